@@ -1,0 +1,8 @@
+//! The catalog: table and column definitions, and the DataFusion catalog and schema
+//! providers that expose the manifest's tables to SQL. Read `column.rs` for types and
+//! stable column ids, `provider.rs` for how DataFusion finds tables.
+
+pub mod column;
+pub mod provider;
+
+pub use column::{ColumnDef, ColumnType, TableDef};

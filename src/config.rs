@@ -1,0 +1,35 @@
+//! Server configuration: where the data lives, where to listen, and storage limits.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything a `Database` and the server need to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Root of the data directory (`wal/`, `manifest/`, `tables/`).
+    pub data_dir: PathBuf,
+    /// A table's memtable is flushed to a Parquet block once it holds this many bytes.
+    pub memtable_flush_bytes: usize,
+    /// ... or once its oldest row is this old.
+    pub memtable_flush_age: Duration,
+    /// A write (INSERT…SELECT, COPY) buffering more than this many bytes spills to
+    /// staged Parquet blocks instead of the WAL, so its memory stays bounded.
+    pub bulk_spill_bytes: usize,
+    /// A WAL segment is closed and a new one started past this size.
+    pub wal_segment_bytes: u64,
+    /// A manifest checkpoint is written every this many versions.
+    pub manifest_checkpoint_every: u64,
+}
+
+impl Config {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Config {
+        Config {
+            data_dir: data_dir.into(),
+            memtable_flush_bytes: 64 << 20,
+            memtable_flush_age: Duration::from_secs(60),
+            bulk_spill_bytes: 64 << 20,
+            wal_segment_bytes: 64 << 20,
+            manifest_checkpoint_every: 100,
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! The `grizzly` server binary.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use grizzly::config::Config;
+use grizzly::server::Server;
+
+/// Grizzly: an analytical database that speaks the PostgreSQL wire protocol.
+///
+/// Connect with any PostgreSQL client, e.g. `psql -h 127.0.0.1 -p 5433 -U anyone -d grizzly`.
+/// Any user name and database name are accepted (trust authentication).
+#[derive(Parser, Debug)]
+#[command(name = "grizzly", version)]
+struct Args {
+    /// Directory holding the data (created if missing).
+    #[arg(long, default_value = "./grizzly-data")]
+    data_dir: PathBuf,
+    /// Address to listen on for PostgreSQL clients.
+    #[arg(long, default_value = "127.0.0.1:5433")]
+    listen: String,
+    /// Log filter, e.g. `info`, `debug`, `grizzly=debug` (RUST_LOG also works).
+    #[arg(long, default_value = "info")]
+    log: String,
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let filter = std::env::var("RUST_LOG").unwrap_or(args.log.clone());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("grizzly: cannot start the runtime: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(args)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("grizzly: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: Args) -> grizzly::error::Result<()> {
+    let server = Server::bind(Config::new(&args.data_dir), &args.listen).await?;
+    // Tests and scripts read this line to learn the port when listening on :0.
+    println!(
+        "grizzly listening on {} (data directory {})",
+        server.local_addr()?,
+        args.data_dir.display()
+    );
+    server.run(shutdown_signal()).await
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}

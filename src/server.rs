@@ -1,0 +1,80 @@
+//! The server: accepts TCP connections and serves each with its own pgwire handlers,
+//! flushes memtables in the background, and shuts down cleanly on request (flushing
+//! memtables so the next start has no WAL to replay).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::storage::Database;
+use crate::wire::ConnectionHandlers;
+
+pub struct Server {
+    db: Arc<Database>,
+    listener: TcpListener,
+}
+
+impl Server {
+    /// Opens the database (recovering it) and binds the listener.
+    pub async fn bind(config: Config, listen: &str) -> Result<Server> {
+        let db = Database::open(config)?;
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|e| Error::io_context(e, format!("cannot listen on {listen}")))?;
+        Ok(Server { db, listener })
+    }
+
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves until `shutdown` resolves, then flushes and stops.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let flusher = tokio::spawn(flush_loop(self.db.clone(), stop_rx.clone()));
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                accepted = self.listener.accept() => {
+                    let (socket, peer) = match accepted {
+                        Ok(accepted) => accepted,
+                        Err(err) => {
+                            tracing::warn!("accept failed: {err}");
+                            continue;
+                        }
+                    };
+                    let _ = socket.set_nodelay(true);
+                    let handlers = Arc::new(ConnectionHandlers::new(self.db.clone()));
+                    tokio::spawn(async move {
+                        if let Err(err) = pgwire::tokio::process_socket(socket, None, handlers).await {
+                            tracing::debug!("connection from {peer} ended: {err}");
+                        }
+                    });
+                }
+            }
+        }
+        tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+        let _ = flusher.await;
+        self.db.shutdown().await
+    }
+}
+
+/// Flushes memtables that are over their size or age limit, once a second.
+async fn flush_loop(db: Arc<Database>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(err) = db.flush(false).await {
+            tracing::error!("background flush failed: {err}");
+        }
+    }
+}

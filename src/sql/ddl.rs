@@ -1,0 +1,187 @@
+//! CREATE TABLE and DROP TABLE: Grizzly runs these itself (DataFusion's would create
+//! in-memory tables). This turns sqlparser's AST into a `TableDef` and back.
+
+use datafusion::logical_expr::Expr;
+use datafusion::sql::sqlparser::ast::{
+    self, CharacterLength, ColumnOption, ExactNumberInfo, ObjectName, TimezoneInfo,
+};
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+
+use crate::catalog::{ColumnDef, ColumnType, TableDef};
+use crate::error::{Error, Result};
+
+/// Precision and scale of a bare `numeric`.
+const DEFAULT_NUMERIC: (u8, i8) = (38, 10);
+
+/// The table's name as PostgreSQL folds it: unquoted identifiers become lower case.
+/// A schema qualifier must be `public` (the only schema so far).
+pub fn table_name(name: &ObjectName) -> Result<String> {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .map(|part| match part.as_ident() {
+            Some(ident) => Ok(normalize_ident(ident)),
+            None => Err(Error::Syntax(format!("invalid table name {name}"))),
+        })
+        .collect::<Result<_>>()?;
+    match parts.as_slice() {
+        [table] => Ok(table.clone()),
+        [schema, table] if schema == "public" => Ok(table.clone()),
+        [_, table] => Err(Error::Unsupported(format!(
+            "schemas other than \"public\" are not supported yet (in \"{name}\"); create \"{table}\" in public"
+        ))),
+        _ => Err(Error::Unsupported(format!("cross-database references are not supported: {name}"))),
+    }
+}
+
+pub fn normalize_ident(ident: &ast::Ident) -> String {
+    match ident.quote_style {
+        Some(_) => ident.value.clone(),
+        None => ident.value.to_lowercase(),
+    }
+}
+
+/// Builds the definition for `CREATE TABLE` (without an id; the database assigns it).
+pub fn table_def(create: &ast::CreateTable) -> Result<TableDef> {
+    let name = table_name(&create.name)?;
+    if create.columns.is_empty() {
+        return Err(Error::Unsupported(format!(
+            "table \"{name}\" must have at least one column"
+        )));
+    }
+    let mut columns: Vec<ColumnDef> = Vec::new();
+    for (index, column) in create.columns.iter().enumerate() {
+        let column_name = normalize_ident(&column.name);
+        if columns.iter().any(|c| c.name == column_name) {
+            return Err(Error::InvalidInput(format!(
+                "column \"{column_name}\" specified more than once"
+            )));
+        }
+        let mut def = ColumnDef {
+            id: index as u32 + 1,
+            name: column_name,
+            column_type: column_type(&column.data_type)?,
+            not_null: false,
+            default: None,
+        };
+        for option in &column.options {
+            match &option.option {
+                ColumnOption::Null => def.not_null = false,
+                ColumnOption::NotNull => def.not_null = true,
+                ColumnOption::Default(expr) => {
+                    let sql = expr.to_string();
+                    parse_default(&sql).map_err(|e| Error::InvalidInput(e.to_string()))?;
+                    def.default = Some(sql);
+                }
+                // A primary key implies NOT NULL; uniqueness is not enforced yet.
+                ColumnOption::PrimaryKey(_) => def.not_null = true,
+                other => {
+                    return Err(Error::Unsupported(format!(
+                        "column option \"{other}\" is not supported yet"
+                    )))
+                }
+            }
+        }
+        columns.push(def);
+    }
+    let next_column_id = columns.len() as u32 + 1;
+    Ok(TableDef {
+        id: 0,
+        name,
+        columns,
+        next_column_id,
+    })
+}
+
+/// Maps a SQL type to a column type; the types Grizzly stores are listed in `ColumnType`.
+pub fn column_type(data_type: &ast::DataType) -> Result<ColumnType> {
+    use ast::DataType as T;
+    Ok(match data_type {
+        T::SmallInt(_) | T::Int2(_) => ColumnType::SmallInt,
+        T::Int(_) | T::Integer(_) | T::Int4(_) => ColumnType::Integer,
+        T::BigInt(_) | T::Int8(_) => ColumnType::BigInt,
+        T::Real | T::Float4 => ColumnType::Real,
+        T::DoublePrecision | T::Float8 | T::Double(ExactNumberInfo::None) => ColumnType::Double,
+        T::Float(ExactNumberInfo::Precision(p)) if *p <= 24 => ColumnType::Real,
+        T::Float(_) => ColumnType::Double,
+        T::Numeric(info) | T::Decimal(info) | T::Dec(info) => {
+            let (precision, scale) = match info {
+                ExactNumberInfo::None => DEFAULT_NUMERIC,
+                ExactNumberInfo::Precision(p) => (*p as u8, 0),
+                ExactNumberInfo::PrecisionAndScale(p, s) => (*p as u8, *s as i8),
+            };
+            if precision == 0 || precision > 38 {
+                return Err(Error::InvalidInput(format!(
+                    "NUMERIC precision {precision} must be between 1 and 38"
+                )));
+            }
+            if scale < 0 || scale as u8 > precision {
+                return Err(Error::InvalidInput(format!(
+                    "NUMERIC scale {scale} must be between 0 and precision {precision}"
+                )));
+            }
+            ColumnType::Numeric { precision, scale }
+        }
+        T::Text | T::String(None) => ColumnType::Text,
+        T::Varchar(length) | T::CharacterVarying(length) | T::CharVarying(length) => {
+            let max_len = match length {
+                Some(CharacterLength::IntegerLength { length, .. }) => Some(*length as u32),
+                _ => None,
+            };
+            ColumnType::Varchar { max_len }
+        }
+        T::Bool | T::Boolean => ColumnType::Boolean,
+        T::Date => ColumnType::Date,
+        T::Timestamp(_, TimezoneInfo::None | TimezoneInfo::WithoutTimeZone) => {
+            ColumnType::Timestamp
+        }
+        T::Timestamp(_, TimezoneInfo::WithTimeZone | TimezoneInfo::Tz) => ColumnType::TimestampTz,
+        T::Bytea => ColumnType::Bytea,
+        T::Custom(name, _) if name.to_string().eq_ignore_ascii_case("timestamptz") => {
+            ColumnType::TimestampTz
+        }
+        T::Custom(name, _) if name.to_string().eq_ignore_ascii_case("bytea") => ColumnType::Bytea,
+        other => {
+            return Err(Error::Unsupported(format!(
+                "type {other} is not supported yet; use smallint, integer, bigint, real, double \
+                 precision, numeric(p,s), text, varchar(n), boolean, date, timestamp, timestamptz \
+                 or bytea"
+            )))
+        }
+    })
+}
+
+/// Parses a DEFAULT expression into a DataFusion expression. Only constants (and
+/// expressions of constants, such as `now()`) are accepted.
+pub fn parse_default(sql: &str) -> datafusion::error::Result<Expr> {
+    static STATE: std::sync::LazyLock<datafusion::execution::SessionState> =
+        std::sync::LazyLock::new(|| {
+            datafusion::execution::SessionStateBuilder::new()
+                .with_default_features()
+                .build()
+        });
+    let mut parser = Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(sql)
+        .map_err(|e| Error::Syntax(e.to_string()))?;
+    let ast = parser
+        .parse_expr()
+        .map_err(|e| Error::Syntax(e.to_string()))?;
+    let mut has_column = false;
+    let _ = ast::visit_expressions(&ast, |e| {
+        if matches!(
+            e,
+            ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_)
+        ) {
+            has_column = true;
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    if has_column {
+        return Err(Error::InvalidInput(format!(
+            "cannot use column reference in DEFAULT expression: {sql}"
+        ))
+        .into());
+    }
+    STATE.create_logical_expr(sql, &datafusion::common::DFSchema::empty())
+}

@@ -1,0 +1,16 @@
+//! The SQL session: parses statements and routes each one. DataFusion plans and runs
+//! queries and INSERTs against Grizzly's catalog; Grizzly runs CREATE/DROP TABLE, COPY,
+//! SET/SHOW and the transaction statements itself. `session.rs` holds the routing,
+//! `ddl.rs`, `copy.rs` and `settings.rs` the statements Grizzly runs itself.
+
+pub mod copy;
+mod copy_in;
+pub mod ddl;
+mod functions;
+mod naming;
+mod rewrite;
+mod session;
+pub mod settings;
+
+pub use copy_in::CopyIn;
+pub use session::{Outcome, Prepared, Session};

@@ -1,0 +1,115 @@
+//! PostgreSQL's names for result columns.
+//!
+//! PostgreSQL names an unaliased select item by its column (`id`), its function
+//! (`count`), its cast's type (`int4`) or `?column?`, and allows two items to share a
+//! name; drivers returning rows as dictionaries expose these names. DataFusion instead
+//! names items by their text (`count(*)`) and refuses duplicates. So before planning,
+//! each unaliased item of the outermost SELECT that is not a lone column, and each
+//! column selected twice, gets a unique internal alias; the PostgreSQL names are
+//! computed from the SQL and put back on the output schema by position.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::sql::sqlparser::ast::{self, Expr, Ident, SelectItem, SetExpr, Statement};
+
+const INTERNAL_PREFIX: &str = "__grizzly_column_";
+
+/// Rewrites `statement`'s outermost SELECT list (and an INSERT's source query) and
+/// returns the PostgreSQL name of each aliased item by its internal alias.
+pub fn alias_select_items(statement: &mut Statement) -> Vec<(String, String)> {
+    let query = match statement {
+        Statement::Query(query) => query.as_mut(),
+        Statement::Insert(insert) => match insert.source.as_mut() {
+            Some(source) => source.as_mut(),
+            None => return Vec::new(),
+        },
+        _ => return Vec::new(),
+    };
+    let mut body = query.body.as_mut();
+    // The first SELECT of a set operation names the columns.
+    while let SetExpr::SetOperation { left, .. } = body {
+        body = left.as_mut();
+    }
+    let SetExpr::Select(select) = body else {
+        return Vec::new();
+    };
+    let mut counts = std::collections::HashMap::new();
+    for item in &select.projection {
+        if let SelectItem::UnnamedExpr(expr) = item {
+            *counts.entry(pg_name(expr)).or_insert(0) += 1;
+        }
+    }
+    let mut names = Vec::new();
+    for (index, item) in select.projection.iter_mut().enumerate() {
+        let SelectItem::UnnamedExpr(expr) = item else {
+            continue;
+        };
+        let name = pg_name(expr);
+        let lone_column = matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_));
+        if lone_column && counts.get(&name) == Some(&1) {
+            continue;
+        }
+        let alias = format!("{INTERNAL_PREFIX}{index}");
+        *item = SelectItem::ExprWithAlias {
+            expr: expr.clone(),
+            alias: Ident::new(alias.clone()),
+        };
+        names.push((alias, name));
+    }
+    names
+}
+
+/// Puts the PostgreSQL names back on an output schema.
+pub fn rename(schema: &Schema, names: &[(String, String)]) -> SchemaRef {
+    let fields: Vec<_> = schema
+        .fields()
+        .iter()
+        .map(
+            |field| match names.iter().find(|(alias, _)| alias == field.name()) {
+                Some((_, name)) => field.as_ref().clone().with_name(name),
+                None => field.as_ref().clone(),
+            },
+        )
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// The name PostgreSQL gives an unaliased select item.
+fn pg_name(expr: &Expr) -> String {
+    match expr {
+        Expr::Identifier(ident) => normalize(ident),
+        Expr::CompoundIdentifier(parts) => parts.last().map(normalize).unwrap_or_default(),
+        Expr::Function(function) => function
+            .name
+            .0
+            .last()
+            .and_then(|part| part.as_ident())
+            .map(normalize)
+            .unwrap_or_else(|| "?column?".into()),
+        Expr::Cast {
+            expr, data_type, ..
+        } => match expr.as_ref() {
+            Expr::Value(_) => cast_type_name(data_type),
+            inner => pg_name(inner),
+        },
+        Expr::Nested(inner) => pg_name(inner),
+        Expr::Case { .. } => "case".into(),
+        Expr::Exists { .. } => "exists".into(),
+        _ => "?column?".into(),
+    }
+}
+
+fn normalize(ident: &Ident) -> String {
+    super::ddl::normalize_ident(ident)
+}
+
+/// PostgreSQL names `'1'::integer` after the type's internal name (`int4`).
+fn cast_type_name(data_type: &ast::DataType) -> String {
+    match super::ddl::column_type(data_type) {
+        Ok(column_type) => crate::wire::types::pg_type(&column_type.to_arrow())
+            .name()
+            .to_string(),
+        Err(_) => data_type.to_string().to_lowercase(),
+    }
+}

@@ -1,0 +1,777 @@
+//! `Session`: one client connection's SQL state and the routing of each statement.
+//!
+//! Every statement, in either protocol, is first `prepare`d (parsed, and planned by
+//! DataFusion where DataFusion runs it) and then `execute`d with its parameters. The
+//! simple protocol is the extended one with no parameters.
+//!
+//! Transactions: BEGIN/COMMIT/ROLLBACK/SAVEPOINT are accepted so drivers that wrap
+//! statements in transactions work, but every statement commits on its own when it
+//! completes. ROLLBACK therefore cannot undo writes; it says so with a WARNING when the
+//! transaction wrote anything. Full transactions come in a later issue.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, RecordBatch, StringArray, UInt64Array};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::common::{DFSchema, ScalarValue};
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::logical_expr::{DmlStatement, Expr, ExprSchemable, LogicalPlan, WriteOp};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::sql::parser::Statement as DFStatement;
+use datafusion::sql::sqlparser::ast::{self, ObjectType, Statement};
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+use futures::StreamExt;
+use parking_lot::Mutex;
+
+use super::copy::CopyFormat;
+use super::copy_in::CopyIn;
+use super::ddl;
+use super::functions::session_functions;
+use super::settings::Settings;
+use crate::catalog::provider::GrizzlySchema;
+use crate::catalog::{ColumnDef, ColumnType, TableDef};
+use crate::error::{Error, Result};
+use crate::storage::{Database, TableWriter};
+
+/// A statement ready to execute.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub statement: Statement,
+    /// DataFusion's plan, for the statements DataFusion runs.
+    plan: Option<LogicalPlan>,
+    /// Parameter types DataFusion inferred, by position ($1 first).
+    pub param_types: Vec<Option<DataType>>,
+    /// Columns of the rows the statement returns, if it returns rows.
+    pub output: Option<SchemaRef>,
+}
+
+/// What executing a statement produced.
+pub enum Outcome {
+    /// Rows, described by `schema` (which carries PostgreSQL's column names).
+    Rows {
+        schema: SchemaRef,
+        stream: SendableRecordBatchStream,
+    },
+    /// A command tag (`CREATE TABLE`) with a row count where PostgreSQL gives one.
+    Command {
+        tag: String,
+        rows: Option<u64>,
+        oid: bool,
+    },
+    TransactionStart(String),
+    TransactionEnd {
+        tag: String,
+        warning: Option<String>,
+    },
+    CopyIn(Box<CopyIn>),
+}
+
+impl Outcome {
+    fn command(tag: &str) -> Outcome {
+        Outcome::Command {
+            tag: tag.to_string(),
+            rows: None,
+            oid: false,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Transaction {
+    open: bool,
+    writes: u64,
+}
+
+pub struct Session {
+    db: Arc<Database>,
+    ctx: SessionContext,
+    settings: Mutex<Settings>,
+    transaction: Mutex<Transaction>,
+}
+
+impl Session {
+    pub fn new(db: Arc<Database>, database: &str, pid: i32) -> Session {
+        let mut config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_default_catalog_and_schema("datafusion", "public");
+        config.options_mut().execution.parquet.pushdown_filters = true;
+        config.options_mut().execution.parquet.reorder_filters = true;
+        let ctx = SessionContext::new_with_config(config);
+        let catalog = ctx
+            .catalog("datafusion")
+            .expect("the default catalog exists");
+        catalog
+            .register_schema("public", Arc::new(GrizzlySchema::new(db.clone())))
+            .expect("the memory catalog accepts schemas");
+        for function in session_functions(database, pid) {
+            ctx.register_udf(function);
+        }
+        Session {
+            db,
+            ctx,
+            settings: Mutex::new(Settings::default()),
+            transaction: Mutex::new(Transaction::default()),
+        }
+    }
+
+    pub fn settings(&self) -> Settings {
+        self.settings.lock().clone()
+    }
+
+    /// Splits `sql` into statements.
+    pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
+        Parser::parse_sql(&PostgreSqlDialect {}, sql)
+            .map_err(|e| Error::Syntax(format!("syntax error: {e}")))
+    }
+
+    /// Parses one statement for the extended protocol (none for an empty string).
+    pub async fn prepare_sql(&self, sql: &str) -> Result<Option<Prepared>> {
+        let mut statements = self.parse(sql)?;
+        match statements.len() {
+            0 => Ok(None),
+            1 => Ok(Some(self.prepare(statements.remove(0)).await?)),
+            _ => Err(Error::Syntax(
+                "cannot insert multiple commands into a prepared statement".into(),
+            )),
+        }
+    }
+
+    pub async fn prepare(&self, mut statement: Statement) -> Result<Prepared> {
+        let names = super::naming::alias_select_items(&mut statement);
+        let mut prepared = Prepared {
+            statement,
+            plan: None,
+            param_types: Vec::new(),
+            output: None,
+        };
+        match &prepared.statement {
+            Statement::CreateTable(_)
+            | Statement::Drop { .. }
+            | Statement::Copy { .. }
+            | Statement::StartTransaction { .. }
+            | Statement::Commit { .. }
+            | Statement::Rollback { .. }
+            | Statement::Savepoint { .. }
+            | Statement::ReleaseSavepoint { .. } => {}
+            Statement::Set(set) if !is_datafusion_setting(set) => {}
+            Statement::ShowVariable { variable } => {
+                let name = show_name(variable);
+                let column = if name.eq_ignore_ascii_case("all") {
+                    "name".to_string()
+                } else {
+                    name
+                };
+                prepared.output = Some(show_schema(&column, name_is_all(variable)));
+            }
+            _ => {
+                let plan = super::rewrite::bytea_input(self.plan(&prepared.statement).await?)?;
+                prepared.param_types = param_types(&plan)?;
+                if returns_rows(&plan) {
+                    prepared.output = Some(super::naming::rename(plan.schema().as_arrow(), &names));
+                }
+                prepared.plan = Some(plan);
+            }
+        }
+        Ok(prepared)
+    }
+
+    async fn plan(&self, statement: &Statement) -> Result<LogicalPlan> {
+        let state = self.ctx.state();
+        match state
+            .statement_to_plan(DFStatement::Statement(Box::new(statement.clone())))
+            .await
+        {
+            Ok(plan) => Ok(plan),
+            Err(err) => Err(self.explain_planning_error(statement, err)),
+        }
+    }
+
+    /// DataFusion reports a missing table as a generic planning error; name it properly
+    /// (42P01) by checking the statement's table references ourselves.
+    fn explain_planning_error(
+        &self,
+        statement: &Statement,
+        err: datafusion::error::DataFusionError,
+    ) -> Error {
+        let mut ctes = Vec::new();
+        collect_cte_names(statement, &mut ctes);
+        let mut missing = None;
+        let _ = ast::visit_relations(statement, |name| {
+            if let Ok(table) = ddl::table_name(name) {
+                let builtin =
+                    name.0.len() > 1 || table.starts_with("pg_") || table == "information_schema";
+                if !builtin && !ctes.contains(&table) && self.db.table(&table).is_none() {
+                    missing = Some(table);
+                    return std::ops::ControlFlow::Break(());
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        });
+        match missing {
+            Some(table) => Error::UndefinedTable(format!("relation \"{table}\" does not exist")),
+            None => Error::Query(err),
+        }
+    }
+
+    /// Runs a prepared statement with its parameter values (already of the types in
+    /// `param_types` where those are known).
+    pub async fn execute(&self, prepared: &Prepared, params: Vec<ScalarValue>) -> Result<Outcome> {
+        if let Some(plan) = &prepared.plan {
+            let plan = if params.is_empty() {
+                plan.clone()
+            } else {
+                plan.clone().with_param_values(params)?
+            };
+            return match self.execute_plan(plan).await? {
+                Outcome::Rows { schema, stream } => Ok(Outcome::Rows {
+                    schema: prepared.output.clone().unwrap_or(schema),
+                    stream,
+                }),
+                other => Ok(other),
+            };
+        }
+        match &prepared.statement {
+            Statement::CreateTable(create) => self.create_table(create).await,
+            Statement::Drop {
+                object_type,
+                if_exists,
+                names,
+                ..
+            } => {
+                if *object_type != ObjectType::Table {
+                    return Err(Error::Unsupported(format!(
+                        "DROP {object_type} is not supported"
+                    )));
+                }
+                for name in names {
+                    self.db.drop_table(&ddl::table_name(name)?, *if_exists)?;
+                }
+                Ok(Outcome::command("DROP TABLE"))
+            }
+            Statement::Copy {
+                source,
+                to,
+                target,
+                options,
+                legacy_options,
+                ..
+            } => self.copy(source, *to, target, options, legacy_options),
+            Statement::StartTransaction { .. } => {
+                *self.transaction.lock() = Transaction {
+                    open: true,
+                    writes: 0,
+                };
+                Ok(Outcome::TransactionStart("BEGIN".into()))
+            }
+            Statement::Commit { .. } => {
+                let transaction = std::mem::take(&mut *self.transaction.lock());
+                let warning =
+                    (!transaction.open).then(|| "there is no transaction in progress".to_string());
+                Ok(Outcome::TransactionEnd {
+                    tag: "COMMIT".into(),
+                    warning,
+                })
+            }
+            Statement::Rollback {
+                savepoint: Some(_), ..
+            } => Ok(Outcome::command("ROLLBACK")),
+            Statement::Rollback { .. } => {
+                let transaction = std::mem::take(&mut *self.transaction.lock());
+                let warning = (transaction.writes > 0).then(|| {
+                    format!(
+                        "ROLLBACK cannot undo the {} write statement(s) of this transaction: \
+                         Grizzly commits each statement when it completes",
+                        transaction.writes
+                    )
+                });
+                Ok(Outcome::TransactionEnd {
+                    tag: "ROLLBACK".into(),
+                    warning,
+                })
+            }
+            Statement::Savepoint { .. } => Ok(Outcome::command("SAVEPOINT")),
+            Statement::ReleaseSavepoint { .. } => Ok(Outcome::command("RELEASE")),
+            Statement::Set(set) => self.set(set),
+            Statement::ShowVariable { variable } => self.show(variable, prepared.output.clone()),
+            other => Err(Error::Internal(format!(
+                "statement was not prepared: {other}"
+            ))),
+        }
+    }
+
+    async fn execute_plan(&self, plan: LogicalPlan) -> Result<Outcome> {
+        match &plan {
+            LogicalPlan::Dml(dml) if matches!(dml.op, WriteOp::Insert(_)) => {
+                check_insert_types(dml)?;
+                let rows = self.run_count(plan).await?;
+                self.transaction.lock().writes += 1;
+                Ok(Outcome::Command {
+                    tag: "INSERT".into(),
+                    rows: Some(rows),
+                    oid: true,
+                })
+            }
+            LogicalPlan::Dml(dml) => Err(Error::Unsupported(format!(
+                "{} is not supported yet; Grizzly supports INSERT and COPY",
+                dml.op
+            ))),
+            LogicalPlan::Ddl(ddl) => {
+                let tag = ddl
+                    .name()
+                    .to_uppercase()
+                    .replace("CREATE MEMORY TABLE", "CREATE TABLE");
+                self.ctx.execute_logical_plan(plan).await?.collect().await?;
+                Ok(Outcome::command(&tag))
+            }
+            LogicalPlan::Statement(_) => {
+                self.ctx.execute_logical_plan(plan).await?.collect().await?;
+                Ok(Outcome::command("SET"))
+            }
+            _ => {
+                let stream = self
+                    .ctx
+                    .execute_logical_plan(plan)
+                    .await?
+                    .execute_stream()
+                    .await?;
+                Ok(Outcome::Rows {
+                    schema: stream.schema(),
+                    stream,
+                })
+            }
+        }
+    }
+
+    /// Runs a DML plan and returns the row count it reports.
+    async fn run_count(&self, plan: LogicalPlan) -> Result<u64> {
+        let batches = self.ctx.execute_logical_plan(plan).await?.collect().await?;
+        let count = batches
+            .first()
+            .and_then(|b| {
+                b.column(0)
+                    .as_any()
+                    .downcast_ref::<UInt64Array>()
+                    .map(|a| a.value(0))
+            })
+            .unwrap_or(0);
+        Ok(count)
+    }
+
+    async fn create_table(&self, create: &ast::CreateTable) -> Result<Outcome> {
+        let Some(query) = &create.query else {
+            self.db
+                .create_table(ddl::table_def(create)?, create.if_not_exists)?;
+            return Ok(Outcome::command("CREATE TABLE"));
+        };
+        // CREATE TABLE … AS SELECT: the query's columns become the table's.
+        let name = ddl::table_name(&create.name)?;
+        let plan = self.plan(&Statement::Query(query.clone())).await?;
+        let mut columns = Vec::new();
+        for (index, field) in plan.schema().fields().iter().enumerate() {
+            columns.push(ColumnDef {
+                id: index as u32 + 1,
+                name: field.name().clone(),
+                column_type: column_type_for(field.data_type())?,
+                not_null: false,
+                default: None,
+            });
+        }
+        let next_column_id = columns.len() as u32 + 1;
+        let def = TableDef {
+            id: 0,
+            name: name.clone(),
+            columns,
+            next_column_id,
+        };
+        if !self.db.create_table(def, create.if_not_exists)? {
+            return Ok(Outcome::Command {
+                tag: "SELECT".into(),
+                rows: Some(0),
+                oid: false,
+            });
+        }
+        let def = self
+            .db
+            .table(&name)
+            .ok_or_else(|| Error::Internal("created table vanished".into()))?;
+        let mut stream = self
+            .ctx
+            .execute_logical_plan(plan)
+            .await?
+            .execute_stream()
+            .await?;
+        let mut writer = TableWriter::new(self.db.clone(), def.clone());
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            let columns: Vec<_> = def
+                .columns
+                .iter()
+                .zip(batch.columns())
+                .map(|(c, a)| datafusion::arrow::compute::cast(a, &c.column_type.to_arrow()))
+                .collect::<std::result::Result<_, _>>()?;
+            writer.push(&columns)?;
+        }
+        let rows = writer.commit().await?;
+        self.transaction.lock().writes += 1;
+        Ok(Outcome::Command {
+            tag: "SELECT".into(),
+            rows: Some(rows),
+            oid: false,
+        })
+    }
+
+    fn copy(
+        &self,
+        source: &ast::CopySource,
+        to: bool,
+        target: &ast::CopyTarget,
+        options: &[ast::CopyOption],
+        legacy_options: &[ast::CopyLegacyOption],
+    ) -> Result<Outcome> {
+        let ast::CopySource::Table {
+            table_name,
+            columns,
+        } = source
+        else {
+            return Err(Error::Unsupported(
+                "COPY (query) is not supported yet".into(),
+            ));
+        };
+        if to || *target != ast::CopyTarget::Stdin {
+            return Err(Error::Unsupported(
+                "only COPY … FROM STDIN is supported; COPY TO and server-side files come later"
+                    .into(),
+            ));
+        }
+        let name = ddl::table_name(table_name)?;
+        let def = self
+            .db
+            .table(&name)
+            .ok_or_else(|| Error::UndefinedTable(format!("relation \"{name}\" does not exist")))?;
+        let format = CopyFormat::from_options(options, legacy_options)?;
+        let defaults = def
+            .columns
+            .iter()
+            .map(|c| default_value(c))
+            .collect::<Result<Vec<_>>>()?;
+        let columns = columns.iter().map(ddl::normalize_ident).collect();
+        let writer = TableWriter::new(self.db.clone(), def.clone());
+        let copy = CopyIn::new(def, columns, format, defaults, writer)?;
+        self.transaction.lock().writes += 1;
+        Ok(Outcome::CopyIn(Box::new(copy)))
+    }
+
+    fn set(&self, set: &ast::Set) -> Result<Outcome> {
+        let mut settings = self.settings.lock();
+        match set {
+            ast::Set::SingleAssignment {
+                variable, values, ..
+            } => {
+                let name = variable.to_string();
+                match values.as_slice() {
+                    [ast::Expr::Identifier(ident)]
+                        if ident.value.eq_ignore_ascii_case("default")
+                            && ident.quote_style.is_none() =>
+                    {
+                        settings.reset(&name)
+                    }
+                    values => settings.set(
+                        &name,
+                        values
+                            .iter()
+                            .map(setting_value)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
+                }
+            }
+            ast::Set::SetTimeZone { value, .. } => settings.set("TimeZone", setting_value(value)),
+            ast::Set::SetNames { charset_name, .. } => {
+                settings.set("client_encoding", charset_name.value.clone())
+            }
+            ast::Set::SetTransaction { .. }
+            | ast::Set::SetSessionParam(_)
+            | ast::Set::SetRole { .. } => {}
+            other => return Err(Error::Unsupported(format!("{other} is not supported"))),
+        }
+        Ok(Outcome::command("SET"))
+    }
+
+    fn show(&self, variable: &[ast::Ident], schema: Option<SchemaRef>) -> Result<Outcome> {
+        let settings = self.settings.lock();
+        let schema = schema.ok_or_else(|| Error::Internal("SHOW without a schema".into()))?;
+        let batch = if name_is_all(variable) {
+            let (names, values): (Vec<&str>, Vec<&str>) = settings.all().unzip();
+            RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(StringArray::from(names)),
+                    Arc::new(StringArray::from(values)),
+                ],
+            )?
+        } else {
+            let name = show_name(variable);
+            let (_, value) = settings.get(&name).ok_or_else(|| {
+                Error::InvalidInput(format!("unrecognized configuration parameter \"{name}\""))
+            })?;
+            RecordBatch::try_new(
+                schema.clone(),
+                vec![Arc::new(StringArray::from(vec![value]))],
+            )?
+        };
+        let stream = futures::stream::iter(vec![Ok(batch)]);
+        let stream = Box::pin(RecordBatchStreamAdapter::new(schema.clone(), stream));
+        Ok(Outcome::Rows { schema, stream })
+    }
+}
+
+fn is_datafusion_setting(set: &ast::Set) -> bool {
+    matches!(set, ast::Set::SingleAssignment { variable, .. } if variable.to_string().to_lowercase().starts_with("datafusion."))
+}
+
+fn show_name(variable: &[ast::Ident]) -> String {
+    variable
+        .iter()
+        .map(|i| i.value.clone())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn name_is_all(variable: &[ast::Ident]) -> bool {
+    matches!(variable, [one] if one.value.eq_ignore_ascii_case("all"))
+}
+
+fn show_schema(column: &str, all: bool) -> SchemaRef {
+    if all {
+        Arc::new(Schema::new(vec![
+            Field::new("name", DataType::Utf8, false),
+            Field::new("setting", DataType::Utf8, false),
+        ]))
+    } else {
+        Arc::new(Schema::new(vec![Field::new(
+            column.to_lowercase(),
+            DataType::Utf8,
+            false,
+        )]))
+    }
+}
+
+fn setting_value(expr: &ast::Expr) -> String {
+    match expr {
+        ast::Expr::Value(value) => match &value.value {
+            ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),
+            other => other.to_string(),
+        },
+        ast::Expr::Identifier(ident) => ident.value.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn returns_rows(plan: &LogicalPlan) -> bool {
+    !matches!(
+        plan,
+        LogicalPlan::Dml(_) | LogicalPlan::Ddl(_) | LogicalPlan::Statement(_)
+    )
+}
+
+/// Parameter types by position, from DataFusion's inference (`$1` is index 0).
+fn param_types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {
+    let inferred = plan.get_parameter_types()?;
+    let mut types = Vec::new();
+    for (name, data_type) in inferred {
+        let Some(index) = name.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()) else {
+            return Err(Error::Unsupported(format!(
+                "named parameter {name} is not supported; use $1, $2, ..."
+            )));
+        };
+        if index == 0 {
+            return Err(Error::InvalidInput("there is no parameter $0".into()));
+        }
+        if types.len() < index {
+            types.resize(index, None);
+        }
+        types[index - 1] = data_type;
+    }
+    Ok(types)
+}
+
+/// PostgreSQL refuses to assign a value of an unrelated type to a column (a boolean to an
+/// integer column, say) where DataFusion would cast it. Check the casts DataFusion's
+/// INSERT planning added and refuse those PostgreSQL would (42804).
+fn check_insert_types(dml: &DmlStatement) -> Result<()> {
+    let LogicalPlan::Projection(projection) = dml.input.as_ref() else {
+        return Ok(());
+    };
+    let target = dml.target.schema();
+    let input_schema: &DFSchema = projection.input.schema();
+    for (expr, field) in projection.expr.iter().zip(target.fields()) {
+        check_assignment(expr, input_schema, field)?;
+    }
+    // INSERT … VALUES: DataFusion casts each value to its column's type in the Values node.
+    if let LogicalPlan::Values(values) = projection.input.as_ref() {
+        let empty = DFSchema::empty();
+        for (i, projected) in projection.expr.iter().enumerate() {
+            let Some(source) = projected_column(projected) else {
+                continue;
+            };
+            let Some(k) = values.schema.index_of_column_by_name(None, &source) else {
+                continue;
+            };
+            let Ok(field) = target.field_with_name(projection.schema.field(i).name()) else {
+                continue;
+            };
+            for row in &values.values {
+                check_assignment(&row[k], &empty, field)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The input column a projection expression passes through (possibly renamed).
+fn projected_column(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Alias(alias) => projected_column(&alias.expr),
+        Expr::Column(column) => Some(column.name.clone()),
+        _ => None,
+    }
+}
+
+fn check_assignment(expr: &Expr, schema: &DFSchema, field: &Field) -> Result<()> {
+    let expr = match expr {
+        Expr::Alias(alias) => alias.expr.as_ref(),
+        other => other,
+    };
+    let (Expr::Cast(datafusion::logical_expr::Cast { expr: inner, .. })
+    | Expr::TryCast(datafusion::logical_expr::TryCast { expr: inner, .. })) = expr
+    else {
+        return Ok(());
+    };
+    if matches!(inner.as_ref(), Expr::Literal(ScalarValue::Utf8(_), _)) {
+        return Ok(()); // an untyped literal, parsed by the target type like PostgreSQL does
+    }
+    let Ok(from) = inner.get_type(schema) else {
+        return Ok(());
+    };
+    if assignable(&from, field.data_type()) {
+        return Ok(());
+    }
+    Err(Error::TypeMismatch(format!(
+        "column \"{}\" is of type {} but expression is of type {}",
+        field.name(),
+        pg_type_name(field.data_type()),
+        pg_type_name(&from)
+    )))
+}
+
+/// PostgreSQL's assignment casts, by type category.
+fn assignable(from: &DataType, to: &DataType) -> bool {
+    use DataType::*;
+    let category = |t: &DataType| match t {
+        Null => 0,
+        Int8
+        | Int16
+        | Int32
+        | Int64
+        | UInt8
+        | UInt16
+        | UInt32
+        | UInt64
+        | Float16
+        | Float32
+        | Float64
+        | Decimal32(_, _)
+        | Decimal64(_, _)
+        | Decimal128(_, _)
+        | Decimal256(_, _) => 1,
+        Utf8 | LargeUtf8 | Utf8View => 2,
+        Boolean => 3,
+        Date32 | Date64 | Timestamp(_, _) => 4,
+        Binary | LargeBinary | BinaryView | FixedSizeBinary(_) => 5,
+        _ => 6,
+    };
+    let (f, t) = (category(from), category(to));
+    f == 0 || f == t || t == 2
+}
+
+fn pg_type_name(data_type: &DataType) -> String {
+    match column_type_for(data_type) {
+        Ok(column_type) => column_type.sql_name(),
+        Err(_) => data_type.to_string(),
+    }
+}
+
+/// The column type CREATE TABLE AS gives a query column of this Arrow type.
+fn column_type_for(data_type: &DataType) -> Result<ColumnType> {
+    use DataType::*;
+    Ok(match data_type {
+        Int8 | Int16 | UInt8 => ColumnType::SmallInt,
+        Int32 | UInt16 => ColumnType::Integer,
+        Int64 | UInt32 | UInt64 => ColumnType::BigInt,
+        Float16 | Float32 => ColumnType::Real,
+        Float64 => ColumnType::Double,
+        Decimal128(p, s) if *s >= 0 => ColumnType::Numeric {
+            precision: *p,
+            scale: *s,
+        },
+        Utf8 | LargeUtf8 | Utf8View | Null => ColumnType::Text,
+        Boolean => ColumnType::Boolean,
+        Date32 | Date64 => ColumnType::Date,
+        Timestamp(_, None) => ColumnType::Timestamp,
+        Timestamp(_, Some(_)) => ColumnType::TimestampTz,
+        Binary | LargeBinary | BinaryView => ColumnType::Bytea,
+        other => {
+            return Err(Error::Unsupported(format!(
+                "cannot store a column of type {other} yet"
+            )))
+        }
+    })
+}
+
+/// Evaluates a column's DEFAULT (or NULL) once, as a value of the column's type.
+fn default_value(column: &ColumnDef) -> Result<ScalarValue> {
+    let target = column.column_type.to_arrow();
+    let Some(sql) = &column.default else {
+        return Ok(ScalarValue::try_from(&target)?);
+    };
+    let expr = ddl::parse_default(sql)?;
+    let schema = DFSchema::empty();
+    let physical = datafusion::physical_expr::create_physical_expr(
+        &expr,
+        &schema,
+        &datafusion::execution::context::ExecutionProps::new(),
+        &Default::default(),
+    )?;
+    let batch = RecordBatch::new_empty(Arc::new(Schema::empty()));
+    let batch = RecordBatch::try_new_with_options(
+        batch.schema(),
+        vec![],
+        &datafusion::arrow::array::RecordBatchOptions::new().with_row_count(Some(1)),
+    )?;
+    let value = physical.evaluate(&batch)?.to_array(1)?;
+    let value = datafusion::arrow::compute::cast(&value, &target)?;
+    Ok(ScalarValue::try_from_array(&value, 0)?)
+}
+
+/// Names of the CTEs a statement defines, which are not tables.
+fn collect_cte_names(statement: &Statement, names: &mut Vec<String>) {
+    fn visit_query(query: &ast::Query, names: &mut Vec<String>) {
+        if let Some(with) = &query.with {
+            for cte in &with.cte_tables {
+                names.push(ddl::normalize_ident(&cte.alias.name));
+                visit_query(&cte.query, names);
+            }
+        }
+    }
+    match statement {
+        Statement::Query(query) => visit_query(query, names),
+        Statement::Insert(insert) => {
+            if let Some(source) = &insert.source {
+                visit_query(source, names)
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,113 @@
+//! Writing immutable Parquet blocks.
+//!
+//! A block is written to `<name>.parquet.tmp`, fsynced, renamed to its final name, and
+//! its directory fsynced, all before any manifest version refers to it; after that it is
+//! never modified. Reading blocks is DataFusion's Parquet reader's job (`table/scan.rs`).
+//!
+//! Blocks are written for analytic reads: row groups of at most `ROW_GROUP_ROWS` rows,
+//! column and page statistics (so DataFusion can prune row groups and pages with the
+//! page index), and LZ4_RAW compression, which decompresses fastest. Choosing ZSTD for
+//! write-heavy or cold tables is the compression tuner's job, which comes later.
+
+use std::fs::File;
+use std::path::PathBuf;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+
+use super::manifest::BlockMeta;
+use super::paths::{self, Paths, DEFAULT_PARTITION};
+use crate::error::{Error, Result};
+
+/// Rows per Parquet row group: small enough that statistics prune point lookups well,
+/// large enough for efficient scans.
+pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+/// Rows per data page, the unit the page index prunes.
+const PAGE_ROWS: usize = 8 * 1024;
+
+/// Streams record batches into one new block.
+pub struct BlockWriter {
+    id: String,
+    relative: String,
+    path: PathBuf,
+    tmp: PathBuf,
+    writer: ArrowWriter<File>,
+    rows: u64,
+}
+
+impl BlockWriter {
+    pub fn create(paths: &Paths, table_id: u64, schema: &SchemaRef) -> Result<BlockWriter> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let relative = Paths::block_relative(table_id, DEFAULT_PARTITION, &id);
+        let path = paths.resolve(&relative);
+        let dir = path
+            .parent()
+            .expect("block path has a directory")
+            .to_path_buf();
+        paths::create_dir_durable(&dir)?;
+        let tmp = path.with_extension("parquet.tmp");
+        let file = File::create(&tmp).map_err(|e| Error::io_context(e, tmp.display()))?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::LZ4_RAW)
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            .set_data_page_row_count_limit(PAGE_ROWS)
+            .set_statistics_enabled(EnabledStatistics::Page)
+            .build();
+        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))?;
+        Ok(BlockWriter {
+            id,
+            relative,
+            path,
+            tmp,
+            writer,
+            rows: 0,
+        })
+    }
+
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.rows += batch.num_rows() as u64;
+        self.writer.write(batch)?;
+        Ok(())
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Bytes buffered in memory for the row group being built.
+    pub fn in_progress_bytes(&self) -> usize {
+        self.writer.in_progress_size()
+    }
+
+    /// Finishes the file and makes it durable under its final name. The returned meta has
+    /// no commit timestamps yet; the caller fills them in.
+    pub fn finish(self) -> Result<BlockMeta> {
+        let file = self.writer.into_inner()?;
+        file.sync_all()?;
+        let bytes = file.metadata()?.len();
+        drop(file);
+        std::fs::rename(&self.tmp, &self.path)
+            .map_err(|e| Error::io_context(e, self.path.display()))?;
+        paths::sync_dir(self.path.parent().expect("block path has a directory"))?;
+        Ok(BlockMeta {
+            id: self.id,
+            path: self.relative,
+            partition: DEFAULT_PARTITION.to_string(),
+            rows: self.rows,
+            bytes,
+            min_commit_ts: 0,
+            max_commit_ts: 0,
+            has_commit_ts_column: false,
+        })
+    }
+
+    /// Abandons the block, deleting its temporary file.
+    pub fn abort(self) {
+        let tmp = self.tmp.clone();
+        drop(self.writer);
+        let _ = std::fs::remove_file(tmp);
+    }
+}

@@ -1,0 +1,399 @@
+//! The database: the manifest, the WAL and the memtables of one data directory, and the
+//! operations that keep them consistent (commit, flush, recovery, create/drop table).
+//!
+//! Two ways to commit rows, both atomic and both on the one timeline:
+//! - `commit_rows`: small writes go through the WAL (group commit) into the memtable.
+//! - `commit_blocks`: large writes (see `writer.rs`) have already written durable staged
+//!   blocks; one manifest version adds them all at once.
+//!
+//! Locks are taken in one order: `manifest` before `state`. `state` is what scans read: a
+//! copy of the current manifest state plus the memtables, swapped under its write lock
+//! so a scan sees either the rows in the memtable or the block holding them, never both.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use parking_lot::{Mutex, RwLock};
+
+use super::block::BlockWriter;
+use super::clock::Clock;
+use super::manifest::{Action, BlockMeta, Manifest, ManifestState};
+use super::memtable::Memtable;
+use super::paths::Paths;
+use super::wal::{self, Committed, Wal};
+use crate::catalog::TableDef;
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+/// What a scan reads: the table's definition, its blocks and its unflushed rows, all as
+/// of one instant.
+#[derive(Debug, Clone)]
+pub struct TableSnapshot {
+    /// The data directory, which block paths are relative to.
+    pub root: std::path::PathBuf,
+    pub def: TableDef,
+    pub blocks: Vec<BlockMeta>,
+    /// Memtable rows in the physical schema plus the commit-timestamp column.
+    pub memtable: Vec<RecordBatch>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    manifest: ManifestState,
+    memtables: HashMap<u64, Memtable>,
+}
+
+pub struct Database {
+    config: Config,
+    paths: Paths,
+    clock: Arc<Clock>,
+    manifest: Mutex<Manifest>,
+    state: Arc<RwLock<State>>,
+    wal: Wal,
+    /// One flush at a time.
+    flush_lock: tokio::sync::Mutex<()>,
+}
+
+impl Database {
+    /// Opens (or creates) the data directory and recovers: loads the manifest, replays the
+    /// WAL past each table's flushed LSN into memtables, and deletes block files that no
+    /// manifest version refers to (left by a crash before their commit).
+    pub fn open(config: Config) -> Result<Arc<Database>> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| Error::io_context(e, config.data_dir.display()))?;
+        let root = std::fs::canonicalize(&config.data_dir)?;
+        let paths = Paths::new(root);
+        let manifest = Manifest::open(&paths, config.manifest_checkpoint_every)?;
+        let clock = Arc::new(Clock::new(manifest.state().commit_ts));
+
+        let mut state = State {
+            manifest: manifest.state().clone(),
+            memtables: HashMap::new(),
+        };
+        let mut replayed = 0u64;
+        let end = wal::replay(&paths, |record| {
+            let Some(table) = state.manifest.tables.get(&record.table_id) else {
+                return Ok(()); // the table was dropped after this commit
+            };
+            if record.lsn <= table.flushed_lsn {
+                return Ok(()); // already in a block
+            }
+            let schema = table.def.physical_schema_with_ts();
+            let rows = record.rows.with_schema(table.def.physical_schema())?;
+            state.memtables.entry(record.table_id).or_default().insert(
+                record.lsn,
+                record.commit_ts,
+                &rows,
+                &schema,
+            )?;
+            replayed += 1;
+            Ok(())
+        })?;
+        clock.observe(end.last_commit_ts);
+        let flushed_max = state
+            .manifest
+            .tables
+            .values()
+            .map(|t| t.flushed_lsn)
+            .max()
+            .unwrap_or(0);
+        let next_lsn = end.next_lsn.max(flushed_max + 1);
+        if replayed > 0 {
+            tracing::info!("recovered {replayed} commits from the WAL");
+        }
+        remove_orphan_blocks(&paths, &manifest)?;
+
+        let state = Arc::new(RwLock::new(state));
+        let apply_state = state.clone();
+        let apply: wal::ApplyFn = Box::new(move |records| {
+            let mut state = apply_state.write();
+            let State {
+                manifest,
+                memtables,
+            } = &mut *state;
+            for record in records {
+                // A table dropped while its commit was queued simply loses the rows.
+                if let Some(table) = manifest.tables.get(&record.table_id) {
+                    let schema = table.def.physical_schema_with_ts();
+                    let memtable = memtables.entry(record.table_id).or_default();
+                    if let Err(err) =
+                        memtable.insert(record.lsn, record.commit_ts, &record.rows, &schema)
+                    {
+                        tracing::error!("applying WAL record {} failed: {err}", record.lsn);
+                    }
+                }
+            }
+        });
+        let wal = Wal::start(
+            &paths,
+            config.wal_segment_bytes,
+            next_lsn,
+            clock.clone(),
+            apply,
+        )?;
+        Ok(Arc::new(Database {
+            config,
+            paths,
+            clock,
+            manifest: Mutex::new(manifest),
+            state,
+            wal,
+            flush_lock: tokio::sync::Mutex::new(()),
+        }))
+    }
+
+    pub fn paths(&self) -> &Paths {
+        &self.paths
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn table(&self, name: &str) -> Option<TableDef> {
+        self.state
+            .read()
+            .manifest
+            .table_by_name(name)
+            .map(|t| t.def.clone())
+    }
+
+    pub fn table_names(&self) -> Vec<String> {
+        self.state
+            .read()
+            .manifest
+            .tables
+            .values()
+            .map(|t| t.def.name.clone())
+            .collect()
+    }
+
+    pub fn snapshot(&self, table_id: u64) -> Option<TableSnapshot> {
+        let state = self.state.read();
+        let table = state.manifest.tables.get(&table_id)?;
+        let memtable = state
+            .memtables
+            .get(&table_id)
+            .map(|m| m.snapshot())
+            .unwrap_or_default();
+        Some(TableSnapshot {
+            root: self.paths.root().to_path_buf(),
+            def: table.def.clone(),
+            blocks: table.blocks.clone(),
+            memtable,
+        })
+    }
+
+    /// Creates a table; `def.id` is assigned here. Returns false if a table of that name
+    /// exists and `if_not_exists` is set.
+    pub fn create_table(&self, mut def: TableDef, if_not_exists: bool) -> Result<bool> {
+        let mut manifest = self.manifest.lock();
+        if manifest.state().table_by_name(&def.name).is_some() {
+            if if_not_exists {
+                return Ok(false);
+            }
+            return Err(Error::DuplicateTable(format!(
+                "relation \"{}\" already exists",
+                def.name
+            )));
+        }
+        def.id = manifest.state().next_table_id;
+        manifest.commit(self.clock.next(), vec![Action::CreateTable { table: def }])?;
+        self.publish(&manifest, |_| {});
+        Ok(true)
+    }
+
+    /// Drops a table. Its blocks stay on disk (time travel can still read them); its
+    /// memtable rows are discarded. Returns false if it did not exist and `if_exists`.
+    pub fn drop_table(&self, name: &str, if_exists: bool) -> Result<bool> {
+        let mut manifest = self.manifest.lock();
+        let Some(table_id) = manifest.state().table_by_name(name).map(|t| t.def.id) else {
+            if if_exists {
+                return Ok(false);
+            }
+            return Err(Error::UndefinedTable(format!(
+                "table \"{name}\" does not exist"
+            )));
+        };
+        manifest.commit(self.clock.next(), vec![Action::DropTable { table_id }])?;
+        self.publish(&manifest, |state| {
+            state.memtables.remove(&table_id);
+        });
+        Ok(true)
+    }
+
+    /// Commits `rows` (in the table's physical schema) through the WAL.
+    pub async fn commit_rows(&self, table_id: u64, rows: RecordBatch) -> Result<Committed> {
+        if !self.state.read().manifest.tables.contains_key(&table_id) {
+            return Err(Error::UndefinedTable(format!(
+                "table {table_id} was dropped"
+            )));
+        }
+        self.wal.commit(table_id, rows).await
+    }
+
+    /// Commits durable staged blocks in one manifest version; returns the commit timestamp.
+    pub fn commit_blocks(&self, table_id: u64, mut blocks: Vec<BlockMeta>) -> Result<i64> {
+        let mut manifest = self.manifest.lock();
+        if !manifest.state().tables.contains_key(&table_id) {
+            return Err(Error::UndefinedTable(format!(
+                "table {table_id} was dropped"
+            )));
+        }
+        let commit_ts = self.clock.next();
+        let actions = blocks
+            .drain(..)
+            .map(|mut block| {
+                block.min_commit_ts = commit_ts;
+                block.max_commit_ts = commit_ts;
+                Action::AddBlock { table_id, block }
+            })
+            .collect();
+        manifest.commit(commit_ts, actions)?;
+        self.publish(&manifest, |_| {});
+        Ok(commit_ts)
+    }
+
+    /// Copies the manifest's new state into `state`, together with `also`, atomically.
+    fn publish(&self, manifest: &Manifest, also: impl FnOnce(&mut State)) {
+        let mut state = self.state.write();
+        state.manifest = manifest.state().clone();
+        also(&mut state);
+    }
+
+    /// Flushes every memtable over its size or age limit (or every non-empty one if
+    /// `all`), then releases WAL segments no memtable needs.
+    pub async fn flush(&self, all: bool) -> Result<()> {
+        let _guard = self.flush_lock.lock().await;
+        let due: Vec<u64> = {
+            let state = self.state.read();
+            state
+                .memtables
+                .iter()
+                .filter(|(_, m)| {
+                    !m.is_empty()
+                        && (all
+                            || m.bytes() >= self.config.memtable_flush_bytes
+                            || m.oldest()
+                                .is_some_and(|t| t.elapsed() >= self.config.memtable_flush_age))
+                })
+                .map(|(id, _)| *id)
+                .collect()
+        };
+        for table_id in due {
+            tokio::task::block_in_place(|| self.flush_table(table_id))?;
+        }
+        let min_needed = {
+            let state = self.state.read();
+            state
+                .memtables
+                .values()
+                .filter_map(|m| m.first_lsn())
+                .min()
+                .unwrap_or(u64::MAX)
+        };
+        self.wal.release(min_needed)
+    }
+
+    fn flush_table(&self, table_id: u64) -> Result<()> {
+        let (def, entries) = {
+            let state = self.state.read();
+            let (Some(table), Some(memtable)) = (
+                state.manifest.tables.get(&table_id),
+                state.memtables.get(&table_id),
+            ) else {
+                return Ok(());
+            };
+            (table.def.clone(), memtable.entries().to_vec())
+        };
+        let Some(last) = entries.last() else {
+            return Ok(());
+        };
+        let flushed_lsn = last.lsn;
+        let mut writer =
+            BlockWriter::create(&self.paths, table_id, &def.physical_schema_with_ts())?;
+        for entry in &entries {
+            if let Err(err) = writer.write(&entry.rows) {
+                writer.abort();
+                return Err(err);
+            }
+        }
+        let mut block = writer.finish()?;
+        block.has_commit_ts_column = true;
+        block.min_commit_ts = entries.iter().map(|e| e.commit_ts).min().unwrap_or(0);
+        block.max_commit_ts = entries.iter().map(|e| e.commit_ts).max().unwrap_or(0);
+        let block_path = self.paths.resolve(&block.path);
+
+        let mut manifest = self.manifest.lock();
+        if !manifest.state().tables.contains_key(&table_id) {
+            drop(manifest);
+            let _ = std::fs::remove_file(block_path); // dropped meanwhile
+            return Ok(());
+        }
+        let actions = vec![
+            Action::AddBlock { table_id, block },
+            Action::Flushed {
+                table_id,
+                lsn: flushed_lsn,
+            },
+        ];
+        if let Err(err) = manifest.commit(self.clock.next(), actions) {
+            drop(manifest);
+            let _ = std::fs::remove_file(block_path);
+            return Err(err);
+        }
+        self.publish(&manifest, |state| {
+            if let Some(memtable) = state.memtables.get_mut(&table_id) {
+                memtable.remove_up_to(flushed_lsn);
+            }
+        });
+        tracing::debug!(
+            "flushed {} rows of table {} to a block",
+            entries.len(),
+            def.name
+        );
+        Ok(())
+    }
+
+    /// Flushes everything and stops the WAL. Nothing is lost if this is never called:
+    /// recovery replays the WAL instead.
+    pub async fn shutdown(&self) -> Result<()> {
+        let result = self.flush(true).await;
+        self.wal.shutdown();
+        result
+    }
+}
+
+/// Deletes `.parquet` and `.tmp` files under `tables/` that no manifest version names.
+fn remove_orphan_blocks(paths: &Paths, manifest: &Manifest) -> Result<()> {
+    let known = manifest.known_block_paths();
+    let tables = paths.tables_dir();
+    let Ok(table_dirs) = std::fs::read_dir(&tables) else {
+        return Ok(());
+    };
+    for table_dir in table_dirs {
+        let table_dir = table_dir?.path();
+        let Ok(partitions) = std::fs::read_dir(&table_dir) else {
+            continue;
+        };
+        for partition in partitions {
+            let partition = partition?.path();
+            let Ok(files) = std::fs::read_dir(&partition) else {
+                continue;
+            };
+            for file in files {
+                let file = file?.path();
+                let relative = file
+                    .strip_prefix(paths.root())
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                if !known.contains(&relative) {
+                    tracing::info!("removing block never committed: {}", file.display());
+                    std::fs::remove_file(&file)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}

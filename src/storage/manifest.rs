@@ -1,0 +1,314 @@
+//! The manifest: the log of every change to the database's tables, and the state it
+//! replays to.
+//!
+//! Each commit writes one version file, `manifest/{version:020}.json`, holding
+//! `{ "version", "commit_ts", "actions": [...] }`. Actions are create/drop table, add
+//! block and "flushed" (a table's WAL records up to an LSN now live in blocks). The state
+//! at any version is the log replayed up to it; every `checkpoint_every` versions the
+//! whole state is also written as `{version:020}.checkpoint` so that opening does not
+//! replay from the beginning. Files are written atomically (temporary file, fsync,
+//! rename, fsync of the directory) and never rewritten, so every file present is whole
+//! and the current version is simply the highest-numbered one.
+//!
+//! Invariants: versions are dense (1, 2, 3, ...) and their commit timestamps strictly
+//! increase; a block is referenced only after its file is durable; dropped tables keep
+//! their blocks in `ManifestState::dropped` (their files stay until retention allows
+//! deleting them, which time travel relies on).
+//!
+//! Not here: choosing what to flush (`Database`), writing blocks (`block.rs`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::paths::{self, Paths};
+use crate::catalog::TableDef;
+use crate::error::{Error, Result};
+use crate::{errcorrupt, errinternal};
+
+/// One immutable Parquet block of a table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockMeta {
+    pub id: String,
+    /// Path relative to the data directory (`Paths::block_relative`).
+    pub path: String,
+    pub partition: String,
+    pub rows: u64,
+    pub bytes: u64,
+    /// Range of commit timestamps of the rows inside.
+    pub min_commit_ts: i64,
+    pub max_commit_ts: i64,
+    /// Blocks flushed from the memtable store each row's commit timestamp in the hidden
+    /// column; blocks written by one bulk commit do not (all rows share `min_commit_ts`).
+    pub has_commit_ts_column: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    CreateTable {
+        table: TableDef,
+    },
+    DropTable {
+        table_id: u64,
+    },
+    AddBlock {
+        table_id: u64,
+        block: BlockMeta,
+    },
+    /// The table's WAL records with LSN <= `lsn` are all in blocks now.
+    Flushed {
+        table_id: u64,
+        lsn: u64,
+    },
+}
+
+/// One version of the manifest log, as stored in its file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Version {
+    pub version: u64,
+    pub commit_ts: i64,
+    pub actions: Vec<Action>,
+}
+
+/// A live (or dropped) table as of a manifest version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableState {
+    pub def: TableDef,
+    pub created_ts: i64,
+    pub blocks: Vec<BlockMeta>,
+    pub flushed_lsn: u64,
+    pub dropped_ts: Option<i64>,
+}
+
+/// The replayed state; also the content of a checkpoint file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ManifestState {
+    pub version: u64,
+    pub commit_ts: i64,
+    pub next_table_id: u64,
+    pub tables: BTreeMap<u64, TableState>,
+    pub dropped: BTreeMap<u64, TableState>,
+}
+
+impl ManifestState {
+    pub fn table_by_name(&self, name: &str) -> Option<&TableState> {
+        self.tables.values().find(|t| t.def.name == name)
+    }
+
+    fn apply(&mut self, version: &Version) -> Result<()> {
+        let ts = version.commit_ts;
+        for action in &version.actions {
+            match action {
+                Action::CreateTable { table } => {
+                    self.next_table_id = self.next_table_id.max(table.id + 1);
+                    let state = TableState {
+                        def: table.clone(),
+                        created_ts: ts,
+                        blocks: Vec::new(),
+                        flushed_lsn: 0,
+                        dropped_ts: None,
+                    };
+                    self.tables.insert(table.id, state);
+                }
+                Action::DropTable { table_id } => {
+                    let mut table = self
+                        .tables
+                        .remove(table_id)
+                        .ok_or_else(|| errinternal!("manifest drops unknown table {table_id}"))?;
+                    table.dropped_ts = Some(ts);
+                    self.dropped.insert(*table_id, table);
+                }
+                Action::AddBlock { table_id, block } => {
+                    self.table_mut(*table_id)?.blocks.push(block.clone());
+                }
+                Action::Flushed { table_id, lsn } => {
+                    let table = self.table_mut(*table_id)?;
+                    table.flushed_lsn = table.flushed_lsn.max(*lsn);
+                }
+            }
+        }
+        self.version = version.version;
+        self.commit_ts = ts;
+        Ok(())
+    }
+
+    fn table_mut(&mut self, table_id: u64) -> Result<&mut TableState> {
+        self.tables
+            .get_mut(&table_id)
+            .ok_or_else(|| errinternal!("manifest action for unknown table {table_id}"))
+    }
+}
+
+/// The manifest log of one data directory. Callers serialize commits (the `Database`
+/// holds it behind a lock).
+#[derive(Debug)]
+pub struct Manifest {
+    paths: Paths,
+    checkpoint_every: u64,
+    state: ManifestState,
+}
+
+impl Manifest {
+    /// Opens the manifest: loads the newest checkpoint and replays the versions after it.
+    pub fn open(paths: &Paths, checkpoint_every: u64) -> Result<Manifest> {
+        let dir = paths.manifest_dir();
+        paths::create_dir_durable(&dir)?;
+        let mut versions = Vec::new();
+        let mut checkpoints = Vec::new();
+        for entry in std::fs::read_dir(&dir).map_err(|e| Error::io_context(e, dir.display()))? {
+            let path = entry?.path();
+            if let Some(v) = paths::numbered_file(&path, "json") {
+                versions.push(v);
+            } else if let Some(v) = paths::numbered_file(&path, "checkpoint") {
+                checkpoints.push(v);
+            } else if path.extension().is_some_and(|e| e == "tmp") {
+                // A write that crashed before its rename; it was never part of the log.
+                std::fs::remove_file(&path)?;
+            }
+        }
+        versions.sort();
+        let mut state = match checkpoints.iter().max() {
+            Some(&v) => read_json::<ManifestState>(&paths.manifest_checkpoint(v))?,
+            None => ManifestState {
+                next_table_id: 1,
+                ..Default::default()
+            },
+        };
+        let after = state.version;
+        for v in versions.into_iter().filter(|v| *v > after) {
+            if v != state.version + 1 {
+                return Err(errcorrupt!(
+                    "manifest version {} is missing (found {v}) in {}",
+                    state.version + 1,
+                    dir.display()
+                ));
+            }
+            let version: Version = read_json(&paths.manifest_version(v))?;
+            state.apply(&version)?;
+        }
+        Ok(Manifest {
+            paths: paths.clone(),
+            checkpoint_every,
+            state,
+        })
+    }
+
+    pub fn state(&self) -> &ManifestState {
+        &self.state
+    }
+
+    /// Durably appends a version with `actions` at `commit_ts`, then applies it.
+    pub fn commit(&mut self, commit_ts: i64, actions: Vec<Action>) -> Result<()> {
+        let version = Version {
+            version: self.state.version + 1,
+            commit_ts,
+            actions,
+        };
+        let mut next = self.state.clone();
+        next.apply(&version)?;
+        let bytes = serde_json::to_vec_pretty(&version)?;
+        paths::write_atomic(&self.paths.manifest_version(version.version), &bytes)?;
+        self.state = next;
+        if self.checkpoint_every > 0 && self.state.version % self.checkpoint_every == 0 {
+            let bytes = serde_json::to_vec(&self.state)?;
+            paths::write_atomic(&self.paths.manifest_checkpoint(self.state.version), &bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Ids of every block the manifest refers to, live or dropped.
+    pub fn known_block_paths(&self) -> std::collections::HashSet<String> {
+        self.state
+            .tables
+            .values()
+            .chain(self.state.dropped.values())
+            .flat_map(|t| t.blocks.iter().map(|b| b.path.clone()))
+            .collect()
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io_context(e, path.display()))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| errcorrupt!("manifest file {} cannot be read: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{ColumnDef, ColumnType};
+
+    fn table(id: u64, name: &str) -> TableDef {
+        let column = ColumnDef {
+            id: 1,
+            name: "a".into(),
+            column_type: ColumnType::Integer,
+            not_null: false,
+            default: None,
+        };
+        TableDef {
+            id,
+            name: name.into(),
+            columns: vec![column],
+            next_column_id: 2,
+        }
+    }
+
+    #[test]
+    fn replays_versions_after_the_latest_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::new(dir.path());
+        let mut manifest = Manifest::open(&paths, 2).unwrap();
+        manifest
+            .commit(
+                10,
+                vec![Action::CreateTable {
+                    table: table(1, "t"),
+                }],
+            )
+            .unwrap();
+        manifest
+            .commit(
+                11,
+                vec![Action::Flushed {
+                    table_id: 1,
+                    lsn: 5,
+                }],
+            )
+            .unwrap();
+        manifest
+            .commit(
+                12,
+                vec![Action::CreateTable {
+                    table: table(2, "u"),
+                }],
+            )
+            .unwrap();
+        manifest
+            .commit(13, vec![Action::DropTable { table_id: 1 }])
+            .unwrap();
+        let expected = manifest.state().clone();
+        assert!(paths.manifest_checkpoint(2).exists());
+
+        let reopened = Manifest::open(&paths, 2).unwrap();
+        assert_eq!(reopened.state(), &expected);
+        assert_eq!(reopened.state().version, 4);
+        assert!(reopened.state().table_by_name("t").is_none());
+        assert_eq!(reopened.state().dropped[&1].dropped_ts, Some(13));
+        assert_eq!(reopened.state().next_table_id, 3);
+    }
+
+    #[test]
+    fn a_failed_action_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::new(dir.path());
+        let mut manifest = Manifest::open(&paths, 100).unwrap();
+        assert!(manifest
+            .commit(1, vec![Action::DropTable { table_id: 9 }])
+            .is_err());
+        assert_eq!(manifest.state().version, 0);
+        assert!(!paths.manifest_version(1).exists());
+    }
+}

@@ -1,0 +1,533 @@
+//! Write-ahead log: every commit that goes through the memtable is appended here and
+//! fsynced before it is acknowledged.
+//!
+//! Commits are queued to one committer thread that writes every commit waiting at that
+//! moment and then fsyncs once for all of them (group commit): concurrent writers share
+//! the cost of an fsync instead of paying one each. The thread assigns LSNs and commit
+//! timestamps in the order it writes, so LSN order and timestamp order agree, and it
+//! applies each commit to the memtable (through `apply`) before acknowledging it.
+//!
+//! Segments are files named by the LSN of their first record (`paths::wal_segment`).
+//! Record format, repeated until the end of a segment:
+//! 1. Length of the payload, little-endian u32 [4 bytes].
+//! 2. CRC32C of the payload, little-endian u32 [4 bytes].
+//! 3. Payload [length bytes]:
+//!    - LSN, u64 LE [8 bytes]: sequence number of the record, from 1, never reused.
+//!    - Commit timestamp, i64 LE [8 bytes]: microseconds since the Unix epoch.
+//!    - Kind, u8 [1 byte]: 1 = rows inserted into a table.
+//!    - Table id, u64 LE [8 bytes].
+//!    - Rows: one Arrow IPC stream holding one record batch, LZ4-frame compressed.
+//!
+//! Invariant: a record is valid only if its length and CRC32C match. Replay stops at the
+//! first invalid record. If that record is the last thing in the last segment (a write
+//! torn by a crash) it is truncated away; anywhere else it is corruption, and recovery
+//! refuses to start, naming the file and the offset.
+//!
+//! Not here: the memtable (`memtable.rs`) and the decision of when to release segments
+//! (`Database::flush`), which calls `Wal::release` once rows are in Parquet blocks.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc};
+
+use arrow::array::RecordBatch;
+use arrow::ipc::reader::StreamReader;
+use arrow::ipc::writer::{IpcWriteOptions, StreamWriter};
+use arrow::ipc::CompressionType;
+use parking_lot::Mutex;
+
+use super::clock::Clock;
+use super::paths::{self, Paths};
+use crate::error::{Error, Result};
+use crate::{errcorrupt, errinternal};
+
+const HEADER_LEN: usize = 8;
+const PAYLOAD_FIXED_LEN: usize = 8 + 8 + 1 + 8;
+const KIND_INSERT: u8 = 1;
+/// No record is larger than this; a longer length field is corruption (or a torn write).
+const MAX_RECORD_LEN: u32 = 1 << 30;
+
+/// One committed write, as written to and replayed from the log.
+#[derive(Debug, Clone)]
+pub struct WalRecord {
+    pub lsn: u64,
+    pub commit_ts: i64,
+    pub table_id: u64,
+    pub rows: RecordBatch,
+}
+
+/// What a commit learns once it is durable.
+#[derive(Debug, Clone, Copy)]
+pub struct Committed {
+    pub lsn: u64,
+    pub commit_ts: i64,
+}
+
+/// Called by the committer thread with each group of durable records, in LSN order,
+/// before they are acknowledged.
+pub type ApplyFn = Box<dyn Fn(&[WalRecord]) + Send>;
+
+struct Request {
+    table_id: u64,
+    rows: RecordBatch,
+    body: Vec<u8>,
+    reply: tokio::sync::oneshot::Sender<Result<Committed>>,
+}
+
+/// The write side of the log: a handle to the committer thread plus the segment list.
+pub struct Wal {
+    sender: Mutex<Option<mpsc::Sender<Request>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    segments: Arc<Mutex<BTreeMap<u64, PathBuf>>>,
+}
+
+impl Wal {
+    /// Starts the committer thread, writing a new segment that begins at `next_lsn`.
+    /// Call after `replay`, which tells the next LSN.
+    pub fn start(
+        paths: &Paths,
+        segment_bytes: u64,
+        next_lsn: u64,
+        clock: Arc<Clock>,
+        apply: ApplyFn,
+    ) -> Result<Wal> {
+        let mut segments = BTreeMap::new();
+        for (first_lsn, path) in list_segments(&paths.wal_dir())? {
+            segments.insert(first_lsn, path);
+        }
+        let segments = Arc::new(Mutex::new(segments));
+        let mut committer = Committer {
+            paths: paths.clone(),
+            segment_bytes,
+            next_lsn,
+            clock,
+            apply,
+            file: None,
+            file_len: 0,
+            segments: segments.clone(),
+            broken: None,
+        };
+        committer.open_segment()?;
+        let (sender, receiver) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("grizzly-wal".into())
+            .spawn(move || committer.run(receiver))?;
+        Ok(Wal {
+            sender: Mutex::new(Some(sender)),
+            thread: Mutex::new(Some(thread)),
+            segments,
+        })
+    }
+
+    /// Appends `rows` for `table_id`, waits until they are fsynced and applied, and
+    /// returns their LSN and commit timestamp.
+    pub async fn commit(&self, table_id: u64, rows: RecordBatch) -> Result<Committed> {
+        let body = encode_batch(&rows)?;
+        let (reply, receiver) = tokio::sync::oneshot::channel();
+        let request = Request {
+            table_id,
+            rows,
+            body,
+            reply,
+        };
+        self.sender
+            .lock()
+            .as_ref()
+            .ok_or_else(|| errinternal!("the WAL is shut down"))?
+            .send(request)
+            .map_err(|_| errinternal!("the WAL committer thread has stopped"))?;
+        receiver
+            .await
+            .map_err(|_| errinternal!("the WAL committer thread has stopped"))?
+    }
+
+    /// Deletes segments all of whose records have LSN below `min_needed_lsn`, i.e. are
+    /// flushed to blocks. The newest segment is never deleted.
+    pub fn release(&self, min_needed_lsn: u64) -> Result<()> {
+        let mut segments = self.segments.lock();
+        let firsts: Vec<u64> = segments.keys().copied().collect();
+        for pair in firsts.windows(2) {
+            let (first, next_first) = (pair[0], pair[1]);
+            if next_first <= min_needed_lsn {
+                if let Some(path) = segments.remove(&first) {
+                    std::fs::remove_file(&path)
+                        .map_err(|e| Error::io_context(e, path.display()))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops accepting commits and waits for queued ones to finish.
+    pub fn shutdown(&self) {
+        self.sender.lock().take();
+        if let Some(thread) = self.thread.lock().take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Wal {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+struct Committer {
+    paths: Paths,
+    segment_bytes: u64,
+    next_lsn: u64,
+    clock: Arc<Clock>,
+    apply: ApplyFn,
+    file: Option<File>,
+    file_len: u64,
+    segments: Arc<Mutex<BTreeMap<u64, PathBuf>>>,
+    /// Set after a failed write or fsync: the file's state is unknown, so every later
+    /// commit fails rather than risk acknowledging something that is not durable.
+    broken: Option<String>,
+}
+
+impl Committer {
+    fn run(mut self, receiver: mpsc::Receiver<Request>) {
+        while let Ok(first) = receiver.recv() {
+            let mut group = vec![first];
+            while group.len() < 4096 {
+                match receiver.try_recv() {
+                    Ok(request) => group.push(request),
+                    Err(_) => break,
+                }
+            }
+            self.commit_group(group);
+        }
+    }
+
+    fn commit_group(&mut self, group: Vec<Request>) {
+        if let Some(reason) = &self.broken {
+            for request in group {
+                let _ = request
+                    .reply
+                    .send(Err(errinternal!("WAL unusable after: {reason}")));
+            }
+            return;
+        }
+        let mut buffer = Vec::new();
+        let mut records = Vec::with_capacity(group.len());
+        let mut replies = Vec::with_capacity(group.len());
+        for request in group {
+            let lsn = self.next_lsn;
+            self.next_lsn += 1;
+            let commit_ts = self.clock.next();
+            encode_record(&mut buffer, lsn, commit_ts, request.table_id, &request.body);
+            records.push(WalRecord {
+                lsn,
+                commit_ts,
+                table_id: request.table_id,
+                rows: request.rows,
+            });
+            replies.push((request.reply, Committed { lsn, commit_ts }));
+        }
+        if let Err(err) = self.write_durably(&buffer) {
+            let reason = err.to_string();
+            tracing::error!("WAL write failed, refusing further commits: {reason}");
+            self.broken = Some(reason.clone());
+            for (reply, _) in replies {
+                let _ = reply.send(Err(errinternal!("WAL write failed: {reason}")));
+            }
+            return;
+        }
+        (self.apply)(&records);
+        for (reply, committed) in replies {
+            let _ = reply.send(Ok(committed));
+        }
+    }
+
+    fn write_durably(&mut self, buffer: &[u8]) -> Result<()> {
+        if self.file_len >= self.segment_bytes {
+            self.open_segment()?;
+        }
+        let file = self.file.as_mut().expect("a segment is open");
+        file.write_all(buffer)?;
+        file.sync_data()?;
+        self.file_len += buffer.len() as u64;
+        Ok(())
+    }
+
+    fn open_segment(&mut self) -> Result<()> {
+        let dir = self.paths.wal_dir();
+        paths::create_dir_durable(&dir)?;
+        let path = self.paths.wal_segment(self.next_lsn);
+        // A segment with this name can only exist without valid records (else replay
+        // would have advanced next_lsn past it), so it is safe to truncate.
+        let file = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(|e| Error::io_context(e, path.display()))?;
+        file.sync_all()?;
+        paths::sync_dir(&dir)?;
+        self.segments.lock().insert(self.next_lsn, path);
+        self.file = Some(file);
+        self.file_len = 0;
+        Ok(())
+    }
+}
+
+fn encode_record(out: &mut Vec<u8>, lsn: u64, commit_ts: i64, table_id: u64, body: &[u8]) {
+    let mut payload = Vec::with_capacity(PAYLOAD_FIXED_LEN + body.len());
+    payload.extend_from_slice(&lsn.to_le_bytes());
+    payload.extend_from_slice(&commit_ts.to_le_bytes());
+    payload.push(KIND_INSERT);
+    payload.extend_from_slice(&table_id.to_le_bytes());
+    payload.extend_from_slice(body);
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&crc32c::crc32c(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+}
+
+fn encode_batch(rows: &RecordBatch) -> Result<Vec<u8>> {
+    let options =
+        IpcWriteOptions::default().try_with_compression(Some(CompressionType::LZ4_FRAME))?;
+    let mut writer = StreamWriter::try_new_with_options(Vec::new(), &rows.schema(), options)?;
+    writer.write(rows)?;
+    Ok(writer.into_inner()?)
+}
+
+fn decode_batch(body: &[u8]) -> Result<RecordBatch> {
+    let mut reader = StreamReader::try_new(body, None)?;
+    match reader.next() {
+        Some(batch) => Ok(batch?),
+        None => Err(errinternal!("WAL record holds no record batch")),
+    }
+}
+
+/// Lists WAL segments in LSN order.
+fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
+    let mut segments = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(segments),
+        Err(e) => return Err(Error::io_context(e, dir.display())),
+    };
+    for entry in entries {
+        let path = entry?.path();
+        if let Some(first_lsn) = paths::numbered_file(&path, "wal") {
+            segments.push((first_lsn, path));
+        }
+    }
+    segments.sort();
+    Ok(segments)
+}
+
+/// What replay found: the next LSN to assign and the last commit timestamp seen.
+#[derive(Debug, Default)]
+pub struct ReplayEnd {
+    pub next_lsn: u64,
+    pub last_commit_ts: i64,
+}
+
+/// Reads every valid record, oldest first, calling `visit` for each. Truncates a torn
+/// tail of the last segment; fails with `Error::Corruption` (naming file and offset) on
+/// an invalid record anywhere else.
+pub fn replay(paths: &Paths, mut visit: impl FnMut(WalRecord) -> Result<()>) -> Result<ReplayEnd> {
+    let segments = list_segments(&paths.wal_dir())?;
+    let mut end = ReplayEnd {
+        next_lsn: 1,
+        last_commit_ts: 0,
+    };
+    for (index, (first_lsn, path)) in segments.iter().enumerate() {
+        let is_last = index + 1 == segments.len();
+        end.next_lsn = end.next_lsn.max(*first_lsn);
+        let mut bytes = Vec::new();
+        File::open(path)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map_err(|e| Error::io_context(e, path.display()))?;
+        let mut offset = 0usize;
+        while offset < bytes.len() {
+            match parse_record(&bytes[offset..]) {
+                Some((record_len, lsn, commit_ts, table_id, body)) => {
+                    let rows = decode_batch(body).map_err(|e| {
+                        errcorrupt!("WAL segment {} offset {offset}: {e}", path.display())
+                    })?;
+                    end.next_lsn = lsn + 1;
+                    end.last_commit_ts = end.last_commit_ts.max(commit_ts);
+                    visit(WalRecord {
+                        lsn,
+                        commit_ts,
+                        table_id,
+                        rows,
+                    })?;
+                    offset += record_len;
+                }
+                None if is_last && is_torn_tail(&bytes[offset..]) => {
+                    tracing::warn!(
+                        "truncating torn WAL tail of {} at offset {offset} ({} bytes)",
+                        path.display(),
+                        bytes.len() - offset
+                    );
+                    let file = OpenOptions::new().write(true).open(path)?;
+                    file.set_len(offset as u64)?;
+                    file.sync_all()?;
+                    break;
+                }
+                None => {
+                    return Err(errcorrupt!(
+                        "WAL segment {} is corrupt at offset {offset}: invalid record \
+                         (bad length or CRC32C) followed by more data; refusing to start. \
+                         Restore the data directory from a backup or move the damaged \
+                         segment away to accept the loss of its records",
+                        path.display()
+                    ));
+                }
+            }
+        }
+    }
+    Ok(end)
+}
+
+/// Parses one record at the start of `bytes`: (total length, lsn, ts, table id, body).
+fn parse_record(bytes: &[u8]) -> Option<(usize, u64, i64, u64, &[u8])> {
+    if bytes.len() < HEADER_LEN {
+        return None;
+    }
+    let len = u32::from_le_bytes(bytes[0..4].try_into().ok()?);
+    let crc = u32::from_le_bytes(bytes[4..8].try_into().ok()?);
+    if (len as usize) < PAYLOAD_FIXED_LEN || len > MAX_RECORD_LEN {
+        return None;
+    }
+    let payload = bytes.get(HEADER_LEN..HEADER_LEN + len as usize)?;
+    if crc32c::crc32c(payload) != crc || payload[16] != KIND_INSERT {
+        return None;
+    }
+    let lsn = u64::from_le_bytes(payload[0..8].try_into().ok()?);
+    let commit_ts = i64::from_le_bytes(payload[8..16].try_into().ok()?);
+    let table_id = u64::from_le_bytes(payload[17..25].try_into().ok()?);
+    Some((
+        HEADER_LEN + len as usize,
+        lsn,
+        commit_ts,
+        table_id,
+        &payload[PAYLOAD_FIXED_LEN..],
+    ))
+}
+
+/// A torn tail is what a crash mid-append leaves: one record cut short by the end of the
+/// file, or a record whose end is the end of the file but whose bytes did not all reach
+/// the disk, or zeros the file system extended the file with.
+fn is_torn_tail(rest: &[u8]) -> bool {
+    if rest.iter().all(|b| *b == 0) {
+        return true;
+    }
+    if rest.len() < HEADER_LEN {
+        return true;
+    }
+    let len = u32::from_le_bytes(rest[0..4].try_into().expect("4 bytes")) as usize;
+    HEADER_LEN + len >= rest.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::Int64Array;
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    fn batch(values: &[i64]) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![Field::new("c1", DataType::Int64, true)]));
+        RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(values.to_vec()))]).unwrap()
+    }
+
+    fn start(paths: &Paths, next_lsn: u64) -> (Wal, Arc<Mutex<Vec<u64>>>) {
+        let applied = Arc::new(Mutex::new(Vec::new()));
+        let sink = applied.clone();
+        let wal = Wal::start(
+            paths,
+            1 << 20,
+            next_lsn,
+            Arc::new(Clock::new(0)),
+            Box::new(move |records| sink.lock().extend(records.iter().map(|r| r.lsn))),
+        )
+        .unwrap();
+        (wal, applied)
+    }
+
+    fn replay_all(paths: &Paths) -> Result<(Vec<WalRecord>, ReplayEnd)> {
+        let mut records = Vec::new();
+        let end = replay(paths, |r| {
+            records.push(r);
+            Ok(())
+        })?;
+        Ok((records, end))
+    }
+
+    #[tokio::test]
+    async fn commits_replay_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::new(dir.path());
+        let (wal, applied) = start(&paths, 1);
+        let a = wal.commit(7, batch(&[1, 2])).await.unwrap();
+        let b = wal.commit(7, batch(&[3])).await.unwrap();
+        assert!(b.lsn > a.lsn && b.commit_ts > a.commit_ts);
+        assert_eq!(*applied.lock(), vec![1, 2]);
+        wal.shutdown();
+
+        let (records, end) = replay_all(&paths).unwrap();
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[1].rows, batch(&[3]));
+        assert_eq!(end.next_lsn, 3);
+    }
+
+    #[tokio::test]
+    async fn torn_tail_is_truncated_and_middle_corruption_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::new(dir.path());
+        let (wal, _) = start(&paths, 1);
+        wal.commit(1, batch(&[1])).await.unwrap();
+        wal.commit(1, batch(&[2])).await.unwrap();
+        wal.shutdown();
+        let segment = paths.wal_segment(1);
+        let full = std::fs::read(&segment).unwrap();
+
+        // Cut the last record short: replay keeps the first and truncates the rest.
+        std::fs::write(&segment, &full[..full.len() - 3]).unwrap();
+        let (records, end) = replay_all(&paths).unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(end.next_lsn, 2);
+        let first_len = std::fs::metadata(&segment).unwrap().len() as usize;
+        assert!(first_len < full.len() - 3);
+
+        // Flip a byte inside the first record with a valid record after it: corruption.
+        let mut bad = full.clone();
+        bad[HEADER_LEN + 2] ^= 0xff;
+        std::fs::write(&segment, &bad).unwrap();
+        let err = replay_all(&paths).unwrap_err();
+        assert!(matches!(err, Error::Corruption(_)), "{err}");
+        assert!(err.to_string().contains("offset 0"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn release_deletes_only_flushed_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::new(dir.path());
+        let applied = Arc::new(Mutex::new(Vec::new()));
+        let sink = applied.clone();
+        // Tiny segments: every commit starts a new one.
+        let wal = Wal::start(
+            &paths,
+            1,
+            1,
+            Arc::new(Clock::new(0)),
+            Box::new(move |r| sink.lock().extend(r.iter().map(|r| r.lsn))),
+        )
+        .unwrap();
+        for i in 0..4 {
+            wal.commit(1, batch(&[i])).await.unwrap();
+        }
+        wal.release(3).unwrap();
+        wal.shutdown();
+        let (records, _) = replay_all(&paths).unwrap();
+        let lsns: Vec<u64> = records.iter().map(|r| r.lsn).collect();
+        assert_eq!(lsns, vec![3, 4]);
+    }
+}

@@ -1,0 +1,168 @@
+//! Planning a scan of one table snapshot.
+//!
+//! Blocks and memtable batches store columns under their stable physical names (`c{id}`),
+//! so the scan is planned in physical names and a final projection renames the columns
+//! to what the user calls them:
+//!
+//! ```text
+//! ProjectionExec (c1 AS id, c2 AS name, ...)
+//!   UnionExec
+//!     DataSourceExec: Parquet blocks, with projection, predicate (row-group statistics
+//!                     and page-index pruning) and limit pushed down
+//!     DataSourceExec: memtable batches
+//! ```
+
+use std::sync::Arc;
+
+use datafusion::catalog::Session;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{Column, DFSchema};
+use datafusion::config::TableParquetOptions;
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::error::Result;
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::logical_expr::utils::conjunction;
+use datafusion::logical_expr::Expr;
+use datafusion::physical_expr::create_physical_expr;
+use datafusion::physical_expr::expressions::Column as PhysicalColumn;
+use datafusion::physical_expr::projection::ProjectionExpr;
+use datafusion::physical_plan::projection::ProjectionExec;
+use datafusion::physical_plan::union::UnionExec;
+use datafusion::physical_plan::ExecutionPlan;
+
+use crate::storage::TableSnapshot;
+
+pub fn plan_scan(
+    state: &dyn Session,
+    snapshot: &TableSnapshot,
+    projection: Option<&Vec<usize>>,
+    filters: &[Expr],
+    limit: Option<usize>,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    let def = &snapshot.def;
+    let physical_schema = def.physical_schema();
+    let mut inputs: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
+
+    if !snapshot.blocks.is_empty() {
+        let mut parquet_options = TableParquetOptions::default();
+        parquet_options.global = state.config_options().execution.parquet.clone();
+        let mut source = ParquetSource::new(physical_schema.clone())
+            .with_table_parquet_options(parquet_options)
+            .with_enable_page_index(true);
+        if let Some(predicate) = physical_predicate(state, snapshot, filters) {
+            source = source.with_predicate(predicate);
+        }
+        let files: Vec<PartitionedFile> = snapshot
+            .blocks
+            .iter()
+            .map(|block| block_file(snapshot, &block.path, block.bytes))
+            .collect::<Result<_>>()?;
+        let groups = split_groups(files, state.config_options().execution.target_partitions);
+        let config =
+            FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), Arc::new(source))
+                .with_file_groups(groups)
+                .with_projection_indices(projection.cloned())?
+                .with_limit(limit)
+                .build();
+        inputs.push(DataSourceExec::from_data_source(config));
+    }
+
+    if !snapshot.memtable.is_empty() || inputs.is_empty() {
+        // Memtable batches carry the hidden commit-timestamp column last; drop it.
+        let user_columns: Vec<usize> = (0..def.columns.len()).collect();
+        let batches = snapshot
+            .memtable
+            .iter()
+            .map(|b| b.project(&user_columns))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let mut source =
+            MemorySourceConfig::try_new(&[batches], physical_schema.clone(), projection.cloned())?;
+        source = source.with_limit(limit);
+        inputs.push(DataSourceExec::from_data_source(source));
+    }
+
+    let input = UnionExec::try_new(inputs)?;
+    let input_schema = input.schema();
+    let renames: Vec<ProjectionExpr> = projection
+        .cloned()
+        .unwrap_or_else(|| (0..def.columns.len()).collect())
+        .iter()
+        .enumerate()
+        .map(|(position, &index)| ProjectionExpr {
+            expr: Arc::new(PhysicalColumn::new(
+                input_schema.field(position).name(),
+                position,
+            )),
+            alias: def.columns[index].name.clone(),
+        })
+        .collect();
+    Ok(Arc::new(ProjectionExec::try_new(renames, input)?))
+}
+
+/// A block as the local file system object store addresses it.
+fn block_file(snapshot: &TableSnapshot, relative: &str, size: u64) -> Result<PartitionedFile> {
+    let absolute = snapshot.root.join(relative);
+    let location = object_store::path::Path::from_absolute_path(&absolute)
+        .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+    Ok(PartitionedFile::new_from_meta(object_store::ObjectMeta {
+        location,
+        last_modified: chrono::DateTime::<chrono::Utc>::MIN_UTC,
+        size,
+        e_tag: None,
+        version: None,
+    }))
+}
+
+/// Turns the pushed-down filters into one predicate over physical column names, for
+/// Parquet pruning. Filters that cannot be converted are left to the FilterExec above.
+fn physical_predicate(
+    state: &dyn Session,
+    snapshot: &TableSnapshot,
+    filters: &[Expr],
+) -> Option<Arc<dyn datafusion::physical_expr::PhysicalExpr>> {
+    let def = &snapshot.def;
+    let renamed: Vec<Expr> = filters
+        .iter()
+        .filter_map(|filter| {
+            filter
+                .clone()
+                .transform(|expr| match expr {
+                    Expr::Column(column) => match def.column(&column.name) {
+                        Some(c) => Ok(Transformed::yes(Expr::Column(Column::new_unqualified(
+                            c.physical_name(),
+                        )))),
+                        None => Ok(Transformed::no(Expr::Column(column))),
+                    },
+                    other => Ok(Transformed::no(other)),
+                })
+                .ok()
+                .map(|t| t.data)
+        })
+        .collect();
+    let predicate = conjunction(renamed)?;
+    let schema = DFSchema::try_from(def.physical_schema()).ok()?;
+    create_physical_expr(
+        &predicate,
+        &schema,
+        state.execution_props(),
+        &Default::default(),
+    )
+    .ok()
+}
+
+/// Spreads files over up to `partitions` groups so several cores scan in parallel.
+fn split_groups(files: Vec<PartitionedFile>, partitions: usize) -> Vec<FileGroup> {
+    let partitions = partitions.max(1).min(files.len().max(1));
+    let mut groups: Vec<Vec<PartitionedFile>> = vec![Vec::new(); partitions];
+    for (i, file) in files.into_iter().enumerate() {
+        groups[i % partitions].push(file);
+    }
+    groups
+        .into_iter()
+        .filter(|g| !g.is_empty())
+        .map(FileGroup::new)
+        .collect()
+}

@@ -1,0 +1,384 @@
+//! One connection's pgwire handlers. pgwire drives the protocol state machine (portals,
+//! Sync/Flush, PortalSuspended for max_rows, COPY sub-protocol); these handlers turn its
+//! callbacks into `Session` calls and `Outcome`s into responses.
+
+use std::fmt::Debug;
+use std::sync::{Arc, LazyLock, OnceLock};
+
+use async_trait::async_trait;
+use futures::{stream, Sink, SinkExt, StreamExt};
+use pgwire::api::auth::{
+    finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata,
+    DefaultServerParameterProvider, StartupHandler,
+};
+use pgwire::api::copy::CopyHandler;
+use pgwire::api::portal::{Format, Portal};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::results::{CopyResponse, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::stmt::QueryParser;
+use pgwire::api::{
+    ClientInfo, ClientPortalStore, PgWireServerHandlers, PidSecretKeyGenerator,
+    RandomPidSecretKeyGenerator, Type, METADATA_DATABASE,
+};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
+use pgwire::messages::response::NoticeResponse;
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+
+use super::error::to_pg;
+use super::params;
+use super::types::{encode_batch, pg_type, row_description};
+use crate::error::Error;
+use crate::sql::{CopyIn, Outcome, Prepared, Session};
+use crate::storage::Database;
+
+static PIDS: LazyLock<RandomPidSecretKeyGenerator> =
+    LazyLock::new(RandomPidSecretKeyGenerator::default);
+
+/// The handlers of one connection; the session is created once startup names the
+/// database.
+pub struct ConnectionHandlers {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Arc<Database>,
+    session: OnceLock<Arc<Session>>,
+    copy: tokio::sync::Mutex<Option<Box<CopyIn>>>,
+    parser: Arc<StatementParser>,
+}
+
+impl ConnectionHandlers {
+    pub fn new(db: Arc<Database>) -> ConnectionHandlers {
+        let session = OnceLock::new();
+        let parser = Arc::new(StatementParser {
+            session: Arc::new(OnceLock::new()),
+        });
+        ConnectionHandlers {
+            inner: Arc::new(Inner {
+                db,
+                session,
+                copy: tokio::sync::Mutex::new(None),
+                parser,
+            }),
+        }
+    }
+}
+
+impl PgWireServerHandlers for ConnectionHandlers {
+    fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
+        self.inner.clone()
+    }
+
+    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
+        self.inner.clone()
+    }
+
+    fn startup_handler(&self) -> Arc<impl StartupHandler> {
+        self.inner.clone()
+    }
+
+    fn copy_handler(&self) -> Arc<impl CopyHandler> {
+        self.inner.clone()
+    }
+}
+
+impl Inner {
+    fn session(&self) -> PgWireResult<&Arc<Session>> {
+        self.session
+            .get()
+            .ok_or_else(|| to_pg(&Error::Internal("query before startup".into())))
+    }
+}
+
+fn server_parameters() -> DefaultServerParameterProvider {
+    let mut parameters = DefaultServerParameterProvider::default();
+    parameters.server_version = crate::PG_SERVER_VERSION.to_string();
+    parameters.time_zone = "UTC".into();
+    parameters.date_style = "ISO, MDY".into();
+    parameters.client_encoding = Some("UTF8".into());
+    parameters
+}
+
+#[async_trait]
+impl StartupHandler for Inner {
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        // Trust authentication: any user and database name is accepted.
+        if let PgWireFrontendMessage::Startup(ref startup) = message {
+            protocol_negotiation(client, startup).await?;
+            save_startup_parameters_to_metadata(client, startup);
+            let (pid, secret_key) = PIDS.generate(client);
+            client.set_pid_and_secret_key(pid, secret_key);
+            let database = client
+                .metadata()
+                .get(METADATA_DATABASE)
+                .cloned()
+                .unwrap_or_else(|| "grizzly".into());
+            let session = Arc::new(Session::new(self.db.clone(), &database, pid));
+            let _ = self.session.set(session.clone());
+            let _ = self.parser.session.set(session);
+            finish_authentication(client, &server_parameters()).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Outcome → Response. `describe` says whether RowDescription goes with the rows (simple
+/// protocol) or was sent by Describe (extended).
+async fn respond<C>(
+    inner: &Inner,
+    client: &mut C,
+    outcome: Outcome,
+    format: &Format,
+    eager: bool,
+) -> PgWireResult<Response>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    Ok(match outcome {
+        Outcome::Rows {
+            schema,
+            stream: mut batches,
+        } => {
+            let fields = Arc::new(row_description(&schema, format));
+            // Run the query up to its first batch now, so that an error the query hits
+            // at once is reported as the statement's error rather than mid-stream.
+            let first = if eager { batches.next().await } else { None };
+            let first = match first {
+                Some(Err(err)) => return Err(to_pg(&Error::Query(err))),
+                other => other,
+            };
+            let encode_fields = fields.clone();
+            let rows = stream::iter(first)
+                .chain(batches)
+                .map(move |batch| match batch {
+                    Ok(batch) => encode_batch(&batch, &encode_fields),
+                    Err(err) => Err(to_pg(&Error::Query(err))),
+                })
+                .flat_map(|rows| match rows {
+                    Ok(rows) => stream::iter(rows.into_iter().map(Ok).collect::<Vec<_>>()),
+                    Err(err) => stream::iter(vec![Err(err)]),
+                });
+            Response::Query(QueryResponse::new(fields, rows))
+        }
+        Outcome::Command { tag, rows, oid } => {
+            let mut tag = Tag::new(&tag);
+            if oid {
+                tag = tag.with_oid(0);
+            }
+            if let Some(rows) = rows {
+                tag = tag.with_rows(rows as usize);
+            }
+            Response::Execution(tag)
+        }
+        Outcome::TransactionStart(tag) => Response::TransactionStart(Tag::new(&tag)),
+        Outcome::TransactionEnd { tag, warning } => {
+            if let Some(warning) = warning {
+                let notice = ErrorInfo::new("WARNING".into(), "01000".into(), warning);
+                client
+                    .send(PgWireBackendMessage::NoticeResponse(NoticeResponse::from(
+                        notice,
+                    )))
+                    .await?;
+            }
+            Response::TransactionEnd(Tag::new(&tag))
+        }
+        Outcome::CopyIn(copy) => {
+            let columns = copy.input_columns();
+            *inner.copy.lock().await = Some(copy);
+            Response::CopyIn(CopyResponse::new(0, columns, stream::empty()))
+        }
+    })
+}
+
+#[async_trait]
+impl SimpleQueryHandler for Inner {
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let session = self.session()?.clone();
+        let statements = match session.parse(query) {
+            Ok(statements) => statements,
+            Err(err) => return Ok(vec![Response::Error(Box::new(error_info(&err)))]),
+        };
+        let mut responses = Vec::new();
+        for statement in statements {
+            let outcome = match session.prepare(statement).await {
+                Ok(prepared) => session.execute(&prepared, Vec::new()).await,
+                Err(err) => Err(err),
+            };
+            let response = match outcome {
+                Ok(outcome) => respond(self, client, outcome, &Format::UnifiedText, true).await,
+                Err(err) => Err(to_pg(&err)),
+            };
+            match response {
+                Ok(response) => {
+                    let is_copy = matches!(response, Response::CopyIn(_));
+                    responses.push(response);
+                    if is_copy {
+                        break; // the rest of the string would run after the copy data
+                    }
+                }
+                Err(PgWireError::UserError(info)) => {
+                    responses.push(Response::Error(info));
+                    break; // PostgreSQL stops a query string at its first error
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(responses)
+    }
+}
+
+fn error_info(err: &Error) -> ErrorInfo {
+    let (code, message) = super::error::classify(err);
+    ErrorInfo::new("ERROR".into(), code.into(), message)
+}
+
+/// Parses and plans statements for the extended protocol.
+pub struct StatementParser {
+    session: Arc<OnceLock<Arc<Session>>>,
+}
+
+#[async_trait]
+impl QueryParser for StatementParser {
+    type Statement = Prepared;
+
+    async fn parse_sql<C>(
+        &self,
+        _client: &C,
+        sql: &str,
+        _types: &[Option<Type>],
+    ) -> PgWireResult<Option<Prepared>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let session = self
+            .session
+            .get()
+            .ok_or_else(|| to_pg(&Error::Internal("parse before startup".into())))?;
+        session.prepare_sql(sql).await.map_err(|e| to_pg(&e))
+    }
+
+    fn get_parameter_types(&self, prepared: &Prepared) -> PgWireResult<Vec<Type>> {
+        Ok(prepared
+            .param_types
+            .iter()
+            .map(|t| t.as_ref().map(pg_type).unwrap_or(Type::TEXT))
+            .collect())
+    }
+
+    fn get_result_schema(
+        &self,
+        prepared: &Prepared,
+        format: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
+        Ok(match &prepared.output {
+            Some(schema) => row_description(schema, format.unwrap_or(&Format::UnifiedText)),
+            None => Vec::new(),
+        })
+    }
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for Inner {
+    type Statement = Prepared;
+    type QueryParser = StatementParser;
+
+    fn query_parser(&self) -> Arc<StatementParser> {
+        self.parser.clone()
+    }
+
+    async fn do_query<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Prepared>,
+        _max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let session = self.session()?.clone();
+        let params = params::decode(portal).map_err(|e| to_pg(&e))?;
+        let outcome = session
+            .execute(&portal.statement.statement, params)
+            .await
+            .map_err(|e| to_pg(&e))?;
+        respond(self, client, outcome, &portal.result_column_format, true).await
+    }
+}
+
+#[async_trait]
+impl CopyHandler for Inner {
+    async fn on_copy_data<C>(&self, _client: &mut C, copy_data: CopyData) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let mut copy = self.copy.lock().await;
+        if let Some(copy) = copy.as_mut() {
+            let data = copy_data.data;
+            tokio::task::block_in_place(|| copy.feed(&data));
+        }
+        Ok(())
+    }
+
+    async fn on_copy_done<C>(&self, client: &mut C, _done: CopyDone) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let copy = self.copy.lock().await.take();
+        let Some(copy) = copy else {
+            return Err(to_pg(&Error::Internal(
+                "COPY done without a COPY in progress".into(),
+            )));
+        };
+        let rows = copy.finish().await.map_err(|e| to_pg(&e))?;
+        let tag = Tag::new("COPY").with_rows(rows as usize);
+        client
+            .send(PgWireBackendMessage::CommandComplete(tag.into()))
+            .await?;
+        Ok(())
+    }
+
+    async fn on_copy_fail<C>(&self, _client: &mut C, fail: CopyFail) -> PgWireError
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let copy = self.copy.lock().await.take();
+        let table = copy
+            .as_ref()
+            .map(|c| c.table().to_string())
+            .unwrap_or_default();
+        drop(copy); // nothing of an aborted COPY is committed
+        PgWireError::UserError(Box::new(ErrorInfo::new(
+            "ERROR".into(),
+            "57014".into(),
+            format!(
+                "COPY from stdin failed: {} (nothing was written to \"{table}\")",
+                fail.message
+            ),
+        )))
+    }
+}
