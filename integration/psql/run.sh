@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# psql session test: runs session.sql through a real psql against a fresh Grizzly and
+# compares the transcript with expected.out. Regenerate the golden file with
+#   integration/psql/run.sh --update
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$here/../.."
+bin="${GRIZZLY_BIN:-$root/target/debug/grizzly}"
+data="$(mktemp -d)"
+out="$(mktemp)"
+trap 'kill "$pid" 2>/dev/null || true; rm -rf "$data" "$out" "$out.log"' EXIT
+
+"$bin" --data-dir "$data" --listen 127.0.0.1:0 --log warn >"$out.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+  grep -q 'listening on' "$out.log" 2>/dev/null && break
+  sleep 0.1
+done
+port="$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$out.log")"
+[ -n "$port" ] || { echo "grizzly did not start:"; cat "$out.log"; exit 1; }
+
+PGTZ=UTC psql -X -a -v ON_ERROR_STOP=0 -h 127.0.0.1 -p "$port" -U anyone -d grizzly \
+  -f - <"$here/session.sql" >"$out" 2>&1 || true
+
+if [ "${1:-}" = "--update" ]; then
+  cp "$out" "$here/expected.out"
+  echo "updated $here/expected.out"
+elif diff -u "$here/expected.out" "$out"; then
+  echo "psql session: 1 passed, 0 failed"
+else
+  echo "psql session: 0 passed, 1 failed (diff above)"
+  exit 1
+fi
