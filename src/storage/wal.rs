@@ -212,6 +212,17 @@ impl Committer {
             }
             return;
         }
+        // Rotate before assigning LSNs: a segment is named by the first LSN it holds.
+        if self.file_len >= self.segment_bytes {
+            if let Err(err) = self.open_segment() {
+                for request in group {
+                    let _ = request
+                        .reply
+                        .send(Err(errinternal!("cannot start a WAL segment: {err}")));
+                }
+                return;
+            }
+        }
         let mut buffer = Vec::new();
         let mut records = Vec::with_capacity(group.len());
         let mut replies = Vec::with_capacity(group.len());
@@ -244,9 +255,6 @@ impl Committer {
     }
 
     fn write_durably(&mut self, buffer: &[u8]) -> Result<()> {
-        if self.file_len >= self.segment_bytes {
-            self.open_segment()?;
-        }
         let file = self.file.as_mut().expect("a segment is open");
         file.write_all(buffer)?;
         file.sync_data()?;
