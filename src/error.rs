@@ -37,6 +37,9 @@ pub enum Error {
     /// The table already exists (42P07).
     #[error("{0}")]
     DuplicateTable(String),
+    /// No such object other than a table or column, e.g. a setting (42704).
+    #[error("{0}")]
+    UndefinedObject(String),
     /// Any other mistake in what the client asked for (22023 / 42601 family).
     #[error("{0}")]
     InvalidInput(String),

@@ -103,7 +103,9 @@ impl ColumnDef {
 
     fn field(&self, name: String) -> Field {
         let metadata = [(PG_TYPE_METADATA.to_string(), self.column_type.sql_name())].into();
-        Field::new(name, self.column_type.to_arrow(), !self.not_null).with_metadata(metadata)
+        // Always nullable for DataFusion: NOT NULL is enforced by the TableWriter, which
+        // reports violations as SQLSTATE 23502 (Arrow would fail with a generic error).
+        Field::new(name, self.column_type.to_arrow(), true).with_metadata(metadata)
     }
 }
 

@@ -96,6 +96,10 @@ impl Session {
         let mut config = SessionConfig::new()
             .with_information_schema(true)
             .with_default_catalog_and_schema("datafusion", "public");
+        // PostgreSQL reads `1.005` as numeric, not float, and timestamptz values are
+        // shown in the session time zone, UTC.
+        config.options_mut().sql_parser.parse_float_as_decimal = true;
+        config.options_mut().execution.time_zone = Some("+00:00".into());
         config.options_mut().execution.parquet.pushdown_filters = true;
         config.options_mut().execution.parquet.reorder_filters = true;
         let ctx = SessionContext::new_with_config(config);
@@ -514,7 +518,7 @@ impl Session {
         } else {
             let name = show_name(variable);
             let (_, value) = settings.get(&name).ok_or_else(|| {
-                Error::InvalidInput(format!("unrecognized configuration parameter \"{name}\""))
+                Error::UndefinedObject(format!("unrecognized configuration parameter \"{name}\""))
             })?;
             RecordBatch::try_new(
                 schema.clone(),

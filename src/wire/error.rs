@@ -30,6 +30,7 @@ pub fn classify(err: &Error) -> (&'static str, String) {
         Error::UndefinedTable(_) => "42P01",
         Error::UndefinedColumn(_) => "42703",
         Error::DuplicateTable(_) => "42P07",
+        Error::UndefinedObject(_) => "42704",
         Error::InvalidInput(_) => "22023",
         Error::Unsupported(_) => "0A000",
         Error::Corruption(_) => "XX001",

@@ -11,7 +11,7 @@ use arrow::array::{
     Array, AsArray, BinaryArray, BinaryViewArray, BooleanArray, Date32Array, Decimal128Array,
     Float32Array, Float64Array, Int16Array, Int32Array, Int64Array, Int8Array, LargeBinaryArray,
     LargeStringArray, RecordBatch, StringArray, StringViewArray, UInt16Array, UInt32Array,
-    UInt8Array,
+    UInt64Array, UInt8Array,
 };
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use arrow::util::display::{ArrayFormatter, FormatOptions as ArrowFormatOptions};
@@ -123,6 +123,7 @@ enum Column<'a> {
     U8(&'a UInt8Array),
     U16(&'a UInt16Array),
     U32(&'a UInt32Array),
+    U64(&'a UInt64Array),
     F32(&'a Float32Array),
     F64(&'a Float64Array),
     Decimal(&'a Decimal128Array, i8),
@@ -151,6 +152,7 @@ impl<'a> Column<'a> {
             DataType::UInt8 => Column::U8(array.as_primitive()),
             DataType::UInt16 => Column::U16(array.as_primitive()),
             DataType::UInt32 => Column::U32(array.as_primitive()),
+            DataType::UInt64 => Column::U64(array.as_primitive()),
             DataType::Float32 => Column::F32(array.as_primitive()),
             DataType::Float64 => Column::F64(array.as_primitive()),
             DataType::Decimal128(_, scale) => Column::Decimal(array.as_primitive(), *scale),
@@ -219,8 +221,11 @@ impl<'a> Column<'a> {
             Column::U8(a) => encoder.encode_field(&opt(*a, row, || a.value(row) as i16)),
             Column::U16(a) => encoder.encode_field(&opt(*a, row, || a.value(row) as i32)),
             Column::U32(a) => encoder.encode_field(&opt(*a, row, || a.value(row) as i64)),
-            Column::F32(a) => encoder.encode_field(&opt(*a, row, || a.value(row))),
-            Column::F64(a) => encoder.encode_field(&opt(*a, row, || a.value(row))),
+            Column::U64(a) => {
+                encoder.encode_field(&opt(*a, row, || a.value(row).min(i64::MAX as u64) as i64))
+            }
+            Column::F32(a) => encoder.encode_field(&opt(*a, row, || Float4(a.value(row)))),
+            Column::F64(a) => encoder.encode_field(&opt(*a, row, || Float8(a.value(row)))),
             Column::Decimal(a, scale) => encoder.encode_field(&opt(*a, row, || Numeric {
                 value: a.value(row),
                 scale: *scale,
@@ -251,6 +256,105 @@ impl<'a> Column<'a> {
 
 fn api_error(err: impl StdError + Send + Sync + 'static) -> PgWireError {
     PgWireError::ApiError(Box::new(err))
+}
+
+/// float4 and float8 as PostgreSQL prints them (extra_float_digits = 1): the shortest
+/// text that reads back exactly, in exponent form (`1e+20`, `1e-07`) when the decimal
+/// exponent is below -4 or at least the type's precision (15 or 6 digits).
+#[derive(Debug, Clone, Copy)]
+pub struct Float8(pub f64);
+#[derive(Debug, Clone, Copy)]
+pub struct Float4(pub f32);
+
+fn float_text(
+    out: &mut BytesMut,
+    value: f64,
+    shortest: String,
+    scientific: String,
+    precision: i32,
+) {
+    if value.is_nan() {
+        out.put_slice(b"NaN");
+    } else if value.is_infinite() {
+        out.put_slice(if value > 0.0 {
+            b"Infinity"
+        } else {
+            b"-Infinity"
+        });
+    } else {
+        let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+        let exponent: i32 = exponent.parse().unwrap_or(0);
+        if value != 0.0 && (exponent < -4 || exponent >= precision) {
+            let sign = if exponent < 0 { '-' } else { '+' };
+            out.put_slice(format!("{mantissa}e{sign}{:02}", exponent.abs()).as_bytes());
+        } else {
+            out.put_slice(shortest.as_bytes());
+        }
+    }
+}
+
+impl ToSqlText for Float8 {
+    fn to_sql_text(
+        &self,
+        _ty: &Type,
+        out: &mut BytesMut,
+        _options: &FormatOptions,
+    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        float_text(
+            out,
+            self.0,
+            format!("{}", self.0),
+            format!("{:e}", self.0),
+            15,
+        );
+        Ok(IsNull::No)
+    }
+}
+
+impl ToSql for Float8 {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        self.0.to_sql(ty, out)
+    }
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::FLOAT8
+    }
+    to_sql_checked!();
+}
+
+impl ToSqlText for Float4 {
+    fn to_sql_text(
+        &self,
+        _ty: &Type,
+        out: &mut BytesMut,
+        _options: &FormatOptions,
+    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        float_text(
+            out,
+            self.0 as f64,
+            format!("{}", self.0),
+            format!("{:e}", self.0),
+            6,
+        );
+        Ok(IsNull::No)
+    }
+}
+
+impl ToSql for Float4 {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        self.0.to_sql(ty, out)
+    }
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::FLOAT4
+    }
+    to_sql_checked!();
 }
 
 /// A timestamp as PostgreSQL prints it with DateStyle ISO: fractional seconds only when
@@ -410,6 +514,26 @@ impl ToSql for Numeric {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn text<T: ToSqlText>(value: T) -> String {
+        let mut out = BytesMut::new();
+        value
+            .to_sql_text(&Type::FLOAT8, &mut out, &FormatOptions::default())
+            .unwrap();
+        String::from_utf8(out.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn floats_print_like_postgres() {
+        assert_eq!(text(Float8(1.0)), "1");
+        assert_eq!(text(Float8(1.5)), "1.5");
+        assert_eq!(text(Float8(1e20)), "1e+20");
+        assert_eq!(text(Float8(1e-7)), "1e-07");
+        assert_eq!(text(Float8(0.0001)), "0.0001");
+        assert_eq!(text(Float8(f64::INFINITY)), "Infinity");
+        assert_eq!(text(Float4(123456789.0)), "1.2345679e+08");
+        assert_eq!(text(Float4(0.1)), "0.1");
+    }
 
     #[test]
     fn numeric_text() {
