@@ -19,6 +19,9 @@ pub enum Error {
     /// A value of the wrong type for its target, e.g. a boolean into an integer (42804).
     #[error("{0}")]
     TypeMismatch(String),
+    /// A number too large for its type (22003).
+    #[error("{0}")]
+    OutOfRange(String),
     /// A NOT NULL column was given a NULL (23502).
     #[error("{0}")]
     NotNullViolation(String),
@@ -37,6 +40,9 @@ pub enum Error {
     /// The table already exists (42P07).
     #[error("{0}")]
     DuplicateTable(String),
+    /// No such function (42883).
+    #[error("{0}")]
+    UndefinedFunction(String),
     /// No such object other than a table or column, e.g. a setting (42704).
     #[error("{0}")]
     UndefinedObject(String),

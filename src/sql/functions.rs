@@ -1,9 +1,15 @@
 //! Functions PostgreSQL clients call at connect time: `version()`, `current_database()`,
-//! `current_schema()`, `pg_backend_pid()`.
+//! `current_schema()`, `pg_backend_pid()`, `current_setting(name)`.
 
 use std::sync::Arc;
 
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray};
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
+use parking_lot::Mutex;
+
+use super::settings::Settings;
+use crate::error::Error;
 use datafusion::logical_expr::{create_udf, ColumnarValue, ScalarUDF, Volatility};
 
 /// A zero-argument function returning a constant for the session.
@@ -18,7 +24,48 @@ fn constant(name: &str, value: ScalarValue) -> ScalarUDF {
     )
 }
 
-pub fn session_functions(database: &str, pid: i32) -> Vec<ScalarUDF> {
+/// `current_setting(name)`: the session's value of a setting, as SHOW prints it.
+fn current_setting(settings: Arc<Mutex<Settings>>) -> ScalarUDF {
+    create_udf(
+        "current_setting",
+        vec![DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Stable,
+        Arc::new(move |args: &[ColumnarValue]| {
+            let names = args[0].to_array(1)?;
+            let names = datafusion::arrow::compute::cast(&names, &DataType::Utf8)?;
+            let settings = settings.lock();
+            let mut values = Vec::with_capacity(names.len());
+            for name in names.as_string::<i32>().iter() {
+                match name {
+                    None => values.push(None),
+                    Some(name) => match settings.get(name) {
+                        Some((_, value)) => values.push(Some(value.to_string())),
+                        None => {
+                            return Err(Error::UndefinedObject(format!(
+                                "unrecognized configuration parameter \"{name}\""
+                            ))
+                            .into())
+                        }
+                    },
+                }
+            }
+            let array: ArrayRef = Arc::new(StringArray::from(values));
+            Ok(match &args[0] {
+                ColumnarValue::Scalar(_) => {
+                    ColumnarValue::Scalar(ScalarValue::try_from_array(&array, 0)?)
+                }
+                ColumnarValue::Array(_) => ColumnarValue::Array(array),
+            })
+        }),
+    )
+}
+
+pub fn session_functions(
+    database: &str,
+    pid: i32,
+    settings: Arc<Mutex<Settings>>,
+) -> Vec<ScalarUDF> {
     let version = format!(
         "PostgreSQL {} (Grizzly {}) on {}, compiled by rustc",
         crate::PG_SERVER_VERSION,
@@ -37,5 +84,6 @@ pub fn session_functions(database: &str, pid: i32) -> Vec<ScalarUDF> {
         ),
         constant("current_schema", ScalarValue::Utf8(Some("public".into()))),
         constant("pg_backend_pid", ScalarValue::Int32(Some(pid))),
+        current_setting(settings),
     ]
 }

@@ -87,7 +87,7 @@ struct Transaction {
 pub struct Session {
     db: Arc<Database>,
     ctx: SessionContext,
-    settings: Mutex<Settings>,
+    settings: Arc<Mutex<Settings>>,
     transaction: Mutex<Transaction>,
 }
 
@@ -109,13 +109,14 @@ impl Session {
         catalog
             .register_schema("public", Arc::new(GrizzlySchema::new(db.clone())))
             .expect("the memory catalog accepts schemas");
-        for function in session_functions(database, pid) {
+        let settings = Arc::new(Mutex::new(Settings::default()));
+        for function in session_functions(database, pid, settings.clone()) {
             ctx.register_udf(function);
         }
         Session {
             db,
             ctx,
-            settings: Mutex::new(Settings::default()),
+            settings,
             transaction: Mutex::new(Transaction::default()),
         }
     }
@@ -170,6 +171,9 @@ impl Session {
                 prepared.output = Some(show_schema(&column, name_is_all(variable)));
             }
             _ => {
+                if let Statement::Insert(insert) = &prepared.statement {
+                    check_insert_shape(insert, &self.db)?;
+                }
                 let plan = super::rewrite::bytea_input(self.plan(&prepared.statement).await?)?;
                 prepared.param_types = param_types(&plan)?;
                 if returns_rows(&plan) {
@@ -213,8 +217,29 @@ impl Session {
             }
             std::ops::ControlFlow::Continue(())
         });
-        match missing {
-            Some(table) => Error::UndefinedTable(format!("relation \"{table}\" does not exist")),
+        if let Some(table) = missing {
+            return Error::UndefinedTable(format!("relation \"{table}\" does not exist"));
+        }
+        // Likewise an unknown function (42883).
+        let state = self.ctx.state();
+        let mut unknown = None;
+        let _ = ast::visit_expressions(statement, |expr| {
+            if let ast::Expr::Function(function) = expr {
+                let name = function.name.to_string().to_lowercase();
+                let known = state.scalar_functions().contains_key(&name)
+                    || state.aggregate_functions().contains_key(&name)
+                    || state.window_functions().contains_key(&name);
+                if !known && !name.contains('.') {
+                    unknown = Some(name);
+                    return std::ops::ControlFlow::Break(());
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        });
+        match unknown {
+            Some(name) => Error::UndefinedFunction(format!(
+                "function {name} does not exist; no function of that name is known"
+            )),
             None => Error::Query(err),
         }
     }
@@ -653,8 +678,15 @@ fn check_assignment(expr: &Expr, schema: &DFSchema, field: &Field) -> Result<()>
     else {
         return Ok(());
     };
-    if matches!(inner.as_ref(), Expr::Literal(ScalarValue::Utf8(_), _)) {
-        return Ok(()); // an untyped literal, parsed by the target type like PostgreSQL does
+    if let Expr::Literal(value, _) = inner.as_ref() {
+        // A constant that cannot become the column's type fails now, with PostgreSQL's
+        // error, rather than later as a generic cast failure.
+        if !value.is_null() && value.cast_to(field.data_type()).is_err() {
+            return Err(literal_error(value, field.data_type()));
+        }
+        if matches!(value, ScalarValue::Utf8(_)) {
+            return Ok(()); // an untyped literal, parsed by the target type like PostgreSQL does
+        }
     }
     let Ok(from) = inner.get_type(schema) else {
         return Ok(());
@@ -668,6 +700,60 @@ fn check_assignment(expr: &Expr, schema: &DFSchema, field: &Field) -> Result<()>
         pg_type_name(field.data_type()),
         pg_type_name(&from)
     )))
+}
+
+fn literal_error(value: &ScalarValue, target: &DataType) -> Error {
+    let type_name = pg_type_name(target);
+    match (value, target) {
+        (ScalarValue::Utf8(Some(text)), _) => Error::InvalidValue(format!(
+            "invalid input syntax for type {type_name}: \"{text}\""
+        )),
+        (_, DataType::Int16 | DataType::Int32 | DataType::Int64) => {
+            Error::OutOfRange(format!("{type_name} out of range"))
+        }
+        (_, DataType::Decimal128(_, _)) => Error::OutOfRange("numeric field overflow".into()),
+        _ => Error::OutOfRange(format!("value {value} out of range for type {type_name}")),
+    }
+}
+
+/// Checks an INSERT's column list and VALUES row widths against the table, as
+/// PostgreSQL reports them (DataFusion's messages name neither table nor rule).
+fn check_insert_shape(insert: &ast::Insert, db: &Database) -> Result<()> {
+    let ast::TableObject::TableName(name) = &insert.table else {
+        return Ok(());
+    };
+    let Some(def) = ddl::table_name(name).ok().and_then(|n| db.table(&n)) else {
+        return Ok(());
+    };
+    for column in &insert.columns {
+        let column = column
+            .0
+            .last()
+            .and_then(|p| p.as_ident())
+            .map(ddl::normalize_ident)
+            .unwrap_or_default();
+        if def.column(&column).is_none() {
+            return Err(Error::UndefinedColumn(format!(
+                "column \"{column}\" of relation \"{}\" does not exist",
+                def.name
+            )));
+        }
+    }
+    let targets = if insert.columns.is_empty() {
+        def.columns.len()
+    } else {
+        insert.columns.len()
+    };
+    if let Some(source) = &insert.source {
+        if let ast::SetExpr::Values(values) = source.body.as_ref() {
+            if values.rows.iter().any(|row| row.content.len() > targets) {
+                return Err(Error::Syntax(
+                    "INSERT has more expressions than target columns".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// PostgreSQL's assignment casts, by type category.

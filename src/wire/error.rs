@@ -23,6 +23,7 @@ pub fn classify(err: &Error) -> (&'static str, String) {
     let code = match err {
         Error::Syntax(_) => "42601",
         Error::InvalidValue(_) => "22P02",
+        Error::OutOfRange(_) => "22003",
         Error::TypeMismatch(_) => "42804",
         Error::NotNullViolation(_) => "23502",
         Error::StringTooLong(_) => "22001",
@@ -31,6 +32,7 @@ pub fn classify(err: &Error) -> (&'static str, String) {
         Error::UndefinedColumn(_) => "42703",
         Error::DuplicateTable(_) => "42P07",
         Error::UndefinedObject(_) => "42704",
+        Error::UndefinedFunction(_) => "42883",
         Error::InvalidInput(_) => "22023",
         Error::Unsupported(_) => "0A000",
         Error::Corruption(_) => "XX001",
