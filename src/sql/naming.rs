@@ -42,10 +42,14 @@ pub fn alias_select_items(statement: &mut Statement) -> Vec<(String, String)> {
     }
     let mut names = Vec::new();
     for (index, item) in select.projection.iter_mut().enumerate() {
+        if let SelectItem::ExprWithAlias { expr, .. } = item {
+            int4_literals(expr);
+        }
         let SelectItem::UnnamedExpr(expr) = item else {
             continue;
         };
         let name = pg_name(expr);
+        int4_literals(expr);
         let lone_column = matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_));
         if lone_column && counts.get(&name) == Some(&1) {
             continue;
@@ -58,6 +62,35 @@ pub fn alias_select_items(statement: &mut Statement) -> Vec<(String, String)> {
         names.push((alias, name));
     }
     names
+}
+
+/// PostgreSQL types an integer literal that fits in 32 bits as `integer`; DataFusion as
+/// bigint. In select items (alone or in arithmetic, not as function arguments, whose
+/// signatures may want literals) such literals are cast to integer so results are
+/// described as int4 like PostgreSQL's.
+fn int4_literals(expr: &mut Expr) {
+    match expr {
+        Expr::Value(value) => {
+            if let ast::Value::Number(text, _) = &value.value {
+                if text.parse::<i32>().is_ok() {
+                    let literal = expr.clone();
+                    *expr = Expr::Cast {
+                        kind: ast::CastKind::DoubleColon,
+                        expr: Box::new(literal),
+                        data_type: ast::DataType::Integer(None),
+                        array: false,
+                        format: None,
+                    };
+                }
+            }
+        }
+        Expr::BinaryOp { left, right, .. } => {
+            int4_literals(left);
+            int4_literals(right);
+        }
+        Expr::UnaryOp { expr, .. } | Expr::Nested(expr) => int4_literals(expr),
+        _ => {}
+    }
 }
 
 /// Puts the PostgreSQL names back on an output schema.

@@ -43,6 +43,8 @@ pub struct Prepared {
     plan: Option<LogicalPlan>,
     /// Parameter types DataFusion inferred, by position ($1 first).
     pub param_types: Vec<Option<DataType>>,
+    /// The same as PostgreSQL type OIDs (a varchar column's parameter is varchar).
+    pub param_pg_types: Vec<Option<pgwire::api::Type>>,
     /// Columns of the rows the statement returns, if it returns rows.
     pub output: Option<SchemaRef>,
 }
@@ -149,6 +151,7 @@ impl Session {
             statement,
             plan: None,
             param_types: Vec::new(),
+            param_pg_types: Vec::new(),
             output: None,
         };
         match &prepared.statement {
@@ -171,11 +174,19 @@ impl Session {
                 prepared.output = Some(show_schema(&column, name_is_all(variable)));
             }
             _ => {
-                if let Statement::Insert(insert) = &prepared.statement {
+                if let Statement::Insert(insert) = &mut prepared.statement {
                     check_insert_shape(insert, &self.db)?;
                 }
                 let plan = super::rewrite::bytea_input(self.plan(&prepared.statement).await?)?;
-                prepared.param_types = param_types(&plan)?;
+                let fields = param_fields(&plan)?;
+                prepared.param_types = fields
+                    .iter()
+                    .map(|f| f.as_ref().map(|f| f.data_type().clone()))
+                    .collect();
+                prepared.param_pg_types = fields
+                    .iter()
+                    .map(|f| f.as_ref().map(|f| crate::wire::types::field_pg_type(f)))
+                    .collect();
                 if returns_rows(&plan) {
                     prepared.output = Some(super::naming::rename(plan.schema().as_arrow(), &names));
                 }
@@ -606,8 +617,8 @@ fn returns_rows(plan: &LogicalPlan) -> bool {
 }
 
 /// Parameter types by position, from DataFusion's inference (`$1` is index 0).
-fn param_types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {
-    let inferred = plan.get_parameter_types()?;
+fn param_fields(plan: &LogicalPlan) -> Result<Vec<Option<datafusion::arrow::datatypes::FieldRef>>> {
+    let inferred = plan.get_parameter_fields()?;
     let mut types = Vec::new();
     for (name, data_type) in inferred {
         let Some(index) = name.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()) else {
@@ -718,7 +729,7 @@ fn literal_error(value: &ScalarValue, target: &DataType) -> Error {
 
 /// Checks an INSERT's column list and VALUES row widths against the table, as
 /// PostgreSQL reports them (DataFusion's messages name neither table nor rule).
-fn check_insert_shape(insert: &ast::Insert, db: &Database) -> Result<()> {
+fn check_insert_shape(insert: &mut ast::Insert, db: &Database) -> Result<()> {
     let ast::TableObject::TableName(name) = &insert.table else {
         return Ok(());
     };
@@ -750,6 +761,21 @@ fn check_insert_shape(insert: &ast::Insert, db: &Database) -> Result<()> {
                 return Err(Error::Syntax(
                     "INSERT has more expressions than target columns".into(),
                 ));
+            }
+            // Without a column list, shorter rows fill the leading columns, as in PostgreSQL.
+            let width = values
+                .rows
+                .iter()
+                .map(|row| row.content.len())
+                .max()
+                .unwrap_or(targets);
+            if insert.columns.is_empty() && width < targets {
+                insert.columns = def.columns[..width]
+                    .iter()
+                    .map(|c| {
+                        ast::ObjectName::from(vec![ast::Ident::with_quote('"', c.name.clone())])
+                    })
+                    .collect();
             }
         }
     }

@@ -27,7 +27,7 @@ use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 
 use super::error::to_pg;
 use super::params;
-use super::types::{encode_batch, pg_type, row_description};
+use super::types::{encode_batch, row_description};
 use crate::error::Error;
 use crate::sql::{CopyIn, Outcome, Prepared, Session};
 use crate::storage::Database;
@@ -276,9 +276,9 @@ impl QueryParser for StatementParser {
 
     fn get_parameter_types(&self, prepared: &Prepared) -> PgWireResult<Vec<Type>> {
         Ok(prepared
-            .param_types
+            .param_pg_types
             .iter()
-            .map(|t| t.as_ref().map(pg_type).unwrap_or(Type::TEXT))
+            .map(|t| t.clone().unwrap_or(Type::TEXT))
             .collect())
     }
 

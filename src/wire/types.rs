@@ -67,7 +67,7 @@ pub fn arrow_type(pg: &Type) -> Option<DataType> {
     })
 }
 
-fn field_pg_type(field: &Field) -> Type {
+pub fn field_pg_type(field: &Field) -> Type {
     match field.metadata().get(PG_TYPE_METADATA).map(String::as_str) {
         Some(name) if name.starts_with("character varying") => Type::VARCHAR,
         _ => pg_type(field.data_type()),

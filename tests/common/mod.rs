@@ -19,7 +19,12 @@ impl TestServer {
     pub fn start() -> TestServer {
         let temp = tempfile::tempdir().expect("temporary directory");
         let data_dir = temp.path().join("data");
-        let mut server = TestServer { child: None, port: 0, data_dir, _temp: Some(temp) };
+        let mut server = TestServer {
+            child: None,
+            port: 0,
+            data_dir,
+            _temp: Some(temp),
+        };
         server.spawn();
         server
     }
@@ -42,12 +47,18 @@ impl TestServer {
             .expect("start grizzly");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the listening line");
         let address = line
             .split_whitespace()
             .nth(3)
             .unwrap_or_else(|| panic!("unexpected first line from grizzly: {line:?}"));
-        self.port = address.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+        self.port = address
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port");
         self.child = Some(child);
     }
 
@@ -56,9 +67,10 @@ impl TestServer {
     }
 
     pub async fn client(&self) -> tokio_postgres::Client {
-        let (client, connection) = tokio_postgres::connect(&self.connection_string(), tokio_postgres::NoTls)
-            .await
-            .expect("connect to grizzly");
+        let (client, connection) =
+            tokio_postgres::connect(&self.connection_string(), tokio_postgres::NoTls)
+                .await
+                .expect("connect to grizzly");
         tokio::spawn(async move {
             let _ = connection.await;
         });
@@ -75,7 +87,9 @@ impl TestServer {
 
     /// SIGTERM and wait for a clean exit; returns whether it exited successfully.
     pub fn stop(&mut self) -> bool {
-        let Some(mut child) = self.child.take() else { return false };
+        let Some(mut child) = self.child.take() else {
+            return false;
+        };
         unsafe {
             libc::kill(child.id() as i32, libc::SIGTERM);
         }
