@@ -494,7 +494,7 @@ impl Session {
         let defaults = def
             .columns
             .iter()
-            .map(|c| default_value(c))
+            .map(default_value)
             .collect::<Result<Vec<_>>>()?;
         let columns = columns.iter().map(ddl::normalize_ident).collect();
         let writer = TableWriter::new(self.db.clone(), def.clone());

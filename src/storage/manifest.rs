@@ -211,7 +211,7 @@ impl Manifest {
         let bytes = serde_json::to_vec_pretty(&version)?;
         paths::write_atomic(&self.paths.manifest_version(version.version), &bytes)?;
         self.state = next;
-        if self.checkpoint_every > 0 && self.state.version % self.checkpoint_every == 0 {
+        if self.checkpoint_every > 0 && self.state.version.is_multiple_of(self.checkpoint_every) {
             let bytes = serde_json::to_vec(&self.state)?;
             paths::write_atomic(&self.paths.manifest_checkpoint(self.state.version), &bytes)?;
         }

@@ -47,8 +47,10 @@ pub fn plan_scan(
     let mut inputs: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
 
     if !snapshot.blocks.is_empty() {
-        let mut parquet_options = TableParquetOptions::default();
-        parquet_options.global = state.config_options().execution.parquet.clone();
+        let parquet_options = TableParquetOptions {
+            global: state.config_options().execution.parquet.clone(),
+            ..Default::default()
+        };
         let mut source = ParquetSource::new(physical_schema.clone())
             .with_table_parquet_options(parquet_options)
             .with_enable_page_index(true);

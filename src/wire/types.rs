@@ -100,7 +100,7 @@ pub fn encode_batch(
     let columns: Vec<Column> = batch
         .columns()
         .iter()
-        .map(|a| Column::new(a))
+        .map(Column::new)
         .collect::<PgWireResult<_>>()?;
     let mut encoder = DataRowEncoder::new(fields.clone());
     let mut rows = Vec::with_capacity(batch.num_rows());
