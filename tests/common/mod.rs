@@ -7,6 +7,10 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use bytes::Bytes;
+use futures::{pin_mut, SinkExt};
+use tokio_postgres::{Client, SimpleQueryMessage};
+
 pub struct TestServer {
     child: Option<Child>,
     pub port: u16,
@@ -107,4 +111,74 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers shared by the protocol, COPY and recovery tests
+// ---------------------------------------------------------------------------------------
+
+/// The SQLSTATE of a server error; panics (naming `what`) if the error is not one.
+pub fn sqlstate(err: &tokio_postgres::Error, what: &str) -> String {
+    match err.as_db_error() {
+        Some(db) => db.code().code().to_string(),
+        None => panic!("{what}: expected an ErrorResponse, got {err:?}"),
+    }
+}
+
+/// Runs `sql` in the simple protocol, expecting an error with `code`.
+pub async fn expect_simple_error(client: &Client, sql: &str, code: &str) {
+    let err = client
+        .batch_execute(sql)
+        .await
+        .expect_err(&format!("{sql:?} should fail with {code}"));
+    assert_eq!(
+        sqlstate(&err, sql),
+        code,
+        "simple protocol {sql:?}: {err:?}"
+    );
+}
+
+/// The connection still answers, in both protocols.
+pub async fn assert_usable(client: &Client) {
+    let rows = client
+        .query("SELECT 'alive'", &[])
+        .await
+        .expect("extended query after error");
+    assert_eq!(rows[0].get::<_, String>(0), "alive");
+    let messages = client
+        .simple_query("SELECT 2")
+        .await
+        .expect("simple query after error");
+    assert_eq!(simple_rows(&messages), vec![vec![Some("2".to_string())]]);
+}
+
+pub async fn count(client: &Client, table: &str) -> i64 {
+    client
+        .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+        .await
+        .unwrap_or_else(|e| panic!("count {table}: {e:?}"))
+        .get(0)
+}
+
+/// The rows of a simple-protocol response, as text.
+pub fn simple_rows(messages: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(row) => Some(
+                (0..row.len())
+                    .map(|i| row.get(i).map(str::to_string))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Sends `data` through a COPY … FROM STDIN and returns the command tag's row count.
+pub async fn copy_in(client: &Client, sql: &str, data: &str) -> Result<u64, tokio_postgres::Error> {
+    let sink = client.copy_in::<_, Bytes>(sql).await?;
+    pin_mut!(sink);
+    sink.send(Bytes::copy_from_slice(data.as_bytes())).await?;
+    sink.finish().await
 }
