@@ -5,7 +5,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$here/../.."
-bin="${GRIZZLY_BIN:-$root/target/debug/grizzly}"
+bin="${GRIZZLY_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/grizzly}"
 data="$(mktemp -d)"
 out="$(mktemp)"
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$data" "$out" "$out.log"' EXIT
