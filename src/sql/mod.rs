@@ -7,6 +7,7 @@ pub mod copy;
 mod copy_in;
 pub mod ddl;
 mod functions;
+mod insert_checks;
 mod naming;
 mod rewrite;
 mod session;

@@ -6,7 +6,7 @@
 //! (psycopg 3 sends ints and floats in binary, asyncpg sends everything in binary) and
 //! then cast to the type the statement needs.
 
-use arrow::datatypes::{DataType, TimeUnit};
+use arrow::datatypes::DataType;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use datafusion::common::ScalarValue;
 use pgwire::api::portal::Portal;
@@ -128,6 +128,3 @@ fn decode_binary(wire_type: &Type, bytes: &[u8]) -> DecodeResult {
         }
     })
 }
-
-#[allow(dead_code)]
-const _MICROS: TimeUnit = TimeUnit::Microsecond;
