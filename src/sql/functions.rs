@@ -6,11 +6,11 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
+use datafusion::logical_expr::{create_udf, ColumnarValue, ScalarUDF, Volatility};
 use parking_lot::Mutex;
 
 use super::settings::Settings;
 use crate::error::Error;
-use datafusion::logical_expr::{create_udf, ColumnarValue, ScalarUDF, Volatility};
 
 /// A zero-argument function returning a constant for the session.
 fn constant(name: &str, value: ScalarValue) -> ScalarUDF {

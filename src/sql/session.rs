@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, RecordBatch, StringArray, UInt64Array};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
 use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::{LogicalPlan, WriteOp};
@@ -41,10 +41,9 @@ pub struct Prepared {
     pub statement: Statement,
     /// DataFusion's plan, for the statements DataFusion runs.
     plan: Option<LogicalPlan>,
-    /// Parameter types DataFusion inferred, by position ($1 first).
-    pub param_types: Vec<Option<DataType>>,
-    /// The same as PostgreSQL type OIDs (a varchar column's parameter is varchar).
-    pub param_pg_types: Vec<Option<pgwire::api::Type>>,
+    /// Parameter fields DataFusion inferred, by position ($1 first); a parameter bound
+    /// to a column carries the column's metadata (so a varchar column's is varchar).
+    pub param_fields: Vec<Option<FieldRef>>,
     /// Columns of the rows the statement returns, if it returns rows.
     pub output: Option<SchemaRef>,
 }
@@ -150,8 +149,7 @@ impl Session {
         let mut prepared = Prepared {
             statement,
             plan: None,
-            param_types: Vec::new(),
-            param_pg_types: Vec::new(),
+            param_fields: Vec::new(),
             output: None,
         };
         match &prepared.statement {
@@ -178,15 +176,7 @@ impl Session {
                     super::insert_checks::check_insert_shape(insert, &self.db)?;
                 }
                 let plan = super::rewrite::bytea_input(self.plan(&prepared.statement).await?)?;
-                let fields = param_fields(&plan)?;
-                prepared.param_types = fields
-                    .iter()
-                    .map(|f| f.as_ref().map(|f| f.data_type().clone()))
-                    .collect();
-                prepared.param_pg_types = fields
-                    .iter()
-                    .map(|f| f.as_ref().map(|f| crate::wire::types::field_pg_type(f)))
-                    .collect();
+                prepared.param_fields = param_fields(&plan)?;
                 if returns_rows(&plan) {
                     prepared.output = Some(super::naming::rename(plan.schema().as_arrow(), &names));
                 }
@@ -617,7 +607,7 @@ fn returns_rows(plan: &LogicalPlan) -> bool {
 }
 
 /// Parameter types by position, from DataFusion's inference (`$1` is index 0).
-fn param_fields(plan: &LogicalPlan) -> Result<Vec<Option<datafusion::arrow::datatypes::FieldRef>>> {
+fn param_fields(plan: &LogicalPlan) -> Result<Vec<Option<FieldRef>>> {
     let inferred = plan.get_parameter_fields()?;
     let mut types = Vec::new();
     for (name, data_type) in inferred {

@@ -27,7 +27,7 @@ use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 
 use super::error::to_pg;
 use super::params;
-use super::types::{encode_batch, row_description};
+use super::types::{encode_batch, field_pg_type, row_description};
 use crate::error::Error;
 use crate::sql::{CopyIn, Outcome, Prepared, Session};
 use crate::storage::Database;
@@ -276,9 +276,9 @@ impl QueryParser for StatementParser {
 
     fn get_parameter_types(&self, prepared: &Prepared) -> PgWireResult<Vec<Type>> {
         Ok(prepared
-            .param_pg_types
+            .param_fields
             .iter()
-            .map(|t| t.clone().unwrap_or(Type::TEXT))
+            .map(|f| f.as_deref().map(field_pg_type).unwrap_or(Type::TEXT))
             .collect())
     }
 

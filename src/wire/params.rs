@@ -29,7 +29,12 @@ pub fn decode(portal: &Portal<Prepared>) -> Result<Vec<ScalarValue>> {
             .cloned()
             .flatten()
             .filter(|t| *t != Type::UNKNOWN);
-        let inferred = prepared.param_types.get(index).cloned().flatten();
+        let inferred = prepared
+            .param_fields
+            .get(index)
+            .cloned()
+            .flatten()
+            .map(|f| f.data_type().clone());
         let target = inferred
             .or_else(|| client_type.as_ref().and_then(arrow_type))
             .unwrap_or(DataType::Utf8);

@@ -261,101 +261,61 @@ fn api_error(err: impl StdError + Send + Sync + 'static) -> PgWireError {
 /// float4 and float8 as PostgreSQL prints them (extra_float_digits = 1): the shortest
 /// text that reads back exactly, in exponent form (`1e+20`, `1e-07`) when the decimal
 /// exponent is below -4 or at least the type's precision (15 or 6 digits).
-#[derive(Debug, Clone, Copy)]
-pub struct Float8(pub f64);
-#[derive(Debug, Clone, Copy)]
-pub struct Float4(pub f32);
+macro_rules! pg_float {
+    ($name:ident, $float:ty, $pg_type:expr, $precision:expr) => {
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name(pub $float);
 
-fn float_text(
-    out: &mut BytesMut,
-    value: f64,
-    shortest: String,
-    scientific: String,
-    precision: i32,
-) {
-    if value.is_nan() {
-        out.put_slice(b"NaN");
-    } else if value.is_infinite() {
-        out.put_slice(if value > 0.0 {
-            b"Infinity"
-        } else {
-            b"-Infinity"
-        });
-    } else {
-        let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
-        let exponent: i32 = exponent.parse().unwrap_or(0);
-        if value != 0.0 && (exponent < -4 || exponent >= precision) {
-            let sign = if exponent < 0 { '-' } else { '+' };
-            out.put_slice(format!("{mantissa}e{sign}{:02}", exponent.abs()).as_bytes());
-        } else {
-            out.put_slice(shortest.as_bytes());
+        impl ToSqlText for $name {
+            fn to_sql_text(
+                &self,
+                _ty: &Type,
+                out: &mut BytesMut,
+                _options: &FormatOptions,
+            ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+                let value = self.0;
+                if value.is_nan() {
+                    out.put_slice(b"NaN");
+                } else if value.is_infinite() {
+                    out.put_slice(if value > 0.0 {
+                        b"Infinity"
+                    } else {
+                        b"-Infinity"
+                    });
+                } else {
+                    let scientific = format!("{value:e}");
+                    let (mantissa, exponent) =
+                        scientific.split_once('e').unwrap_or((&scientific, "0"));
+                    let exponent: i32 = exponent.parse().unwrap_or(0);
+                    if value != 0.0 && !(-4..$precision).contains(&exponent) {
+                        let sign = if exponent < 0 { '-' } else { '+' };
+                        out.put_slice(format!("{mantissa}e{sign}{:02}", exponent.abs()).as_bytes());
+                    } else {
+                        out.put_slice(format!("{value}").as_bytes());
+                    }
+                }
+                Ok(IsNull::No)
+            }
         }
-    }
+
+        impl ToSql for $name {
+            fn to_sql(
+                &self,
+                ty: &Type,
+                out: &mut BytesMut,
+            ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+                self.0.to_sql(ty, out)
+            }
+            fn accepts(ty: &Type) -> bool {
+                *ty == $pg_type
+            }
+            to_sql_checked!();
+        }
+    };
 }
 
-impl ToSqlText for Float8 {
-    fn to_sql_text(
-        &self,
-        _ty: &Type,
-        out: &mut BytesMut,
-        _options: &FormatOptions,
-    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
-        float_text(
-            out,
-            self.0,
-            format!("{}", self.0),
-            format!("{:e}", self.0),
-            15,
-        );
-        Ok(IsNull::No)
-    }
-}
-
-impl ToSql for Float8 {
-    fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
-        self.0.to_sql(ty, out)
-    }
-    fn accepts(ty: &Type) -> bool {
-        *ty == Type::FLOAT8
-    }
-    to_sql_checked!();
-}
-
-impl ToSqlText for Float4 {
-    fn to_sql_text(
-        &self,
-        _ty: &Type,
-        out: &mut BytesMut,
-        _options: &FormatOptions,
-    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
-        float_text(
-            out,
-            self.0 as f64,
-            format!("{}", self.0),
-            format!("{:e}", self.0),
-            6,
-        );
-        Ok(IsNull::No)
-    }
-}
-
-impl ToSql for Float4 {
-    fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
-        self.0.to_sql(ty, out)
-    }
-    fn accepts(ty: &Type) -> bool {
-        *ty == Type::FLOAT4
-    }
-    to_sql_checked!();
-}
+pg_float!(Float8, f64, Type::FLOAT8, 15);
+pg_float!(Float4, f32, Type::FLOAT4, 6);
 
 /// A timestamp as PostgreSQL prints it with DateStyle ISO: fractional seconds only when
 /// non-zero, and `+00` for timestamptz (sessions are in UTC).
