@@ -1,18 +1,30 @@
-//! `CopyIn`: one COPY … FROM STDIN in progress. It parses `CopyData` payloads as they
-//! arrive, converts every `BATCH_ROWS` rows to typed columns (filling defaults for
-//! columns the COPY does not list) and pushes them into a `TableWriter`, so the whole
-//! COPY is one atomic commit with bounded memory.
+//! `CopyIn`: one COPY … FROM STDIN in progress, run as a two-stage pipeline.
 //!
-//! Like PostgreSQL, a bad row fails the whole COPY; the error is kept and reported when
-//! the client ends the copy, and the data after it is discarded unread.
+//! The connection's task parses `CopyData` payloads into string columns
+//! (`copy_parse.rs`) and hands every `BATCH_ROWS` rows over a bounded channel to a
+//! blocking worker, which converts them to typed columns (`copy_convert.rs`), fills
+//! defaults for columns the COPY does not list, and pushes them into a `TableWriter`,
+//! whose Parquet encoding is the costliest step. So parsing and encoding use two cores,
+//! and memory stays bounded: at most `QUEUED_BATCHES` batches wait between them.
+//!
+//! The whole COPY is one atomic commit. Like PostgreSQL, a bad row fails all of it; the
+//! first error by input line is reported when the client ends the copy, and the data
+//! after it is discarded unread.
 
 use arrow::array::ArrayRef;
 use datafusion::common::ScalarValue;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
-use super::copy::{convert_column, CopyFormat, CopyParser, BATCH_ROWS};
+use super::copy::{CopyFormat, BATCH_ROWS};
+use super::copy_convert::{convert_column, Origin};
+use super::copy_parse::{CopyParser, ParsedRows};
 use crate::catalog::TableDef;
 use crate::error::{Error, Result};
 use crate::storage::TableWriter;
+
+/// Parsed batches that may wait for the worker.
+const QUEUED_BATCHES: usize = 2;
 
 /// Where a table column's values come from.
 enum Source {
@@ -23,10 +35,14 @@ enum Source {
 }
 
 pub struct CopyIn {
-    def: TableDef,
+    table: String,
+    input_columns: usize,
     parser: CopyParser,
-    sources: Vec<Source>,
-    writer: TableWriter,
+    /// None once the worker has stopped taking batches (it failed) or input ended.
+    batches: Option<mpsc::Sender<ParsedRows>>,
+    worker: JoinHandle<Result<TableWriter>>,
+    /// The first parse error; rows before it still go to the worker, whose own error,
+    /// being on an earlier line, wins.
     error: Option<Error>,
 }
 
@@ -53,7 +69,7 @@ impl CopyIn {
             }
             columns
         };
-        let sources = def
+        let sources: Vec<Source> = def
             .columns
             .iter()
             .zip(defaults)
@@ -64,73 +80,103 @@ impl CopyIn {
                 },
             )
             .collect();
-        let parser = CopyParser::new(format, columns);
+        let (sender, receiver) = mpsc::channel(QUEUED_BATCHES);
         Ok(CopyIn {
-            def,
-            parser,
-            sources,
-            writer,
+            table: def.name.clone(),
+            input_columns: columns.len(),
+            parser: CopyParser::new(format, columns),
+            batches: Some(sender),
+            worker: tokio::task::spawn_blocking(move || {
+                write_batches(def, sources, receiver, writer)
+            }),
             error: None,
         })
     }
 
     pub fn table(&self) -> &str {
-        &self.def.name
+        &self.table
     }
 
     pub fn input_columns(&self) -> usize {
-        self.sources
-            .iter()
-            .filter(|s| matches!(s, Source::Input(_)))
-            .count()
+        self.input_columns
     }
 
     /// Takes one `CopyData` payload.
-    pub fn feed(&mut self, data: &[u8]) {
-        if self.error.is_some() {
+    pub async fn feed(&mut self, data: &[u8]) {
+        if self.error.is_some() || self.batches.is_none() {
             return;
         }
-        let result = self.parser.feed(data).and_then(|()| {
-            if self.parser.buffered_rows() >= BATCH_ROWS {
-                self.write_parsed()
-            } else {
-                Ok(())
-            }
-        });
-        if let Err(err) = result {
+        let parsed = tokio::task::block_in_place(|| self.parser.feed(data));
+        if let Err(err) = parsed {
             self.error = Some(err);
+            self.send_parsed().await;
+            self.batches = None;
+        } else if self.parser.buffered_rows() >= BATCH_ROWS {
+            self.send_parsed().await;
         }
     }
 
     /// Ends the copy: commits every row, or nothing if any row was bad.
     pub async fn finish(mut self) -> Result<u64> {
-        if let Some(err) = self.error.take() {
-            return Err(err);
+        if self.error.is_none() {
+            if let Err(err) = self.parser.finish() {
+                self.error = Some(err);
+            }
+            self.send_parsed().await;
         }
-        self.parser.finish()?;
-        self.write_parsed()?;
-        let CopyIn { writer, .. } = self;
+        self.batches = None; // the worker drains the queue and returns the writer
+        let written = match (&mut self.worker).await {
+            Ok(written) => written,
+            Err(join) => Err(Error::Internal(format!("COPY worker failed: {join}"))),
+        };
+        let writer = written?;
+        if let Some(err) = self.error.take() {
+            return Err(err); // dropping the writer deletes what it staged
+        }
         writer.commit().await
     }
 
-    fn write_parsed(&mut self) -> Result<()> {
-        let (mut fields, lines) = self.parser.take();
-        if lines.is_empty() {
-            return Ok(());
+    async fn send_parsed(&mut self) {
+        let rows = self.parser.take();
+        if rows.lines.is_empty() {
+            return;
         }
-        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.sources.len());
-        for (column, source) in self.def.columns.iter().zip(&self.sources) {
+        if let Some(batches) = &self.batches {
+            if batches.send(rows).await.is_err() {
+                // The worker stopped on a bad value; `finish` reports its error.
+                self.batches = None;
+            }
+        }
+    }
+}
+
+/// The worker: converts each parsed batch and pushes it into the writer, until the
+/// parser closes the channel. Stops at the first bad value.
+fn write_batches(
+    def: TableDef,
+    sources: Vec<Source>,
+    mut receiver: mpsc::Receiver<ParsedRows>,
+    mut writer: TableWriter,
+) -> Result<TableWriter> {
+    while let Some(ParsedRows { columns, lines }) = receiver.blocking_recv() {
+        let mut inputs: Vec<_> = columns.into_iter().map(Some).collect();
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(sources.len());
+        for (column, source) in def.columns.iter().zip(&sources) {
             let array = match source {
-                Source::Input(index) => convert_column(
-                    column,
-                    std::mem::take(&mut fields[*index]),
-                    &lines,
-                    &self.def.name,
-                )?,
+                Source::Input(index) => {
+                    let strings = inputs[*index].take().expect("each input feeds one column");
+                    let origin = Origin {
+                        table: &def.name,
+                        column,
+                        lines: &lines,
+                    };
+                    convert_column(strings, &origin)?
+                }
                 Source::Constant(value) => value.to_array_of_size(lines.len())?,
             };
-            columns.push(array);
+            arrays.push(array);
         }
-        self.writer.push(&columns)
+        writer.push(&arrays)?;
     }
+    Ok(writer)
 }

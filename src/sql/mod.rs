@@ -1,10 +1,12 @@
 //! The SQL session: parses statements and routes each one. DataFusion plans and runs
 //! queries and INSERTs against Grizzly's catalog; Grizzly runs CREATE/DROP TABLE, COPY,
 //! SET/SHOW and the transaction statements itself. `session.rs` holds the routing,
-//! `ddl.rs`, `copy.rs` and `settings.rs` the statements Grizzly runs itself.
+//! `ddl.rs`, `copy*.rs` and `settings.rs` the statements Grizzly runs itself.
 
 pub mod copy;
+mod copy_convert;
 mod copy_in;
+mod copy_parse;
 pub mod ddl;
 mod functions;
 mod insert_checks;

@@ -334,8 +334,7 @@ impl CopyHandler for Inner {
     {
         let mut copy = self.copy.lock().await;
         if let Some(copy) = copy.as_mut() {
-            let data = copy_data.data;
-            tokio::task::block_in_place(|| copy.feed(&data));
+            copy.feed(&copy_data.data).await;
         }
         Ok(())
     }
