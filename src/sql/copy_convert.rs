@@ -9,9 +9,12 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, BinaryBuilder, PrimitiveArray, StringArray};
+use arrow::array::{Array, ArrayRef, AsArray, BinaryBuilder, PrimitiveArray, StringArray};
 use arrow::compute::{cast_with_options, CastOptions};
-use arrow::datatypes::{ArrowPrimitiveType, Decimal128Type, Int16Type, Int32Type, Int64Type};
+use arrow::datatypes::{
+    ArrowPrimitiveType, Date32Type, Decimal128Type, Int16Type, Int32Type, Int64Type,
+};
+use chrono::{Datelike, NaiveDate};
 
 use super::copy::{normalize_offset, parse_bytea};
 use crate::catalog::{ColumnDef, ColumnType};
@@ -53,6 +56,7 @@ pub fn convert_column(strings: StringArray, origin: &Origin) -> Result<ArrayRef>
         ColumnType::Numeric { precision, scale } if scale >= 0 => {
             numerics(&strings, precision, scale, origin)
         }
+        ColumnType::Date => dates(&strings, origin),
         ColumnType::Bytea => {
             let mut builder = BinaryBuilder::new();
             for (row, field) in strings.iter().enumerate() {
@@ -72,6 +76,9 @@ pub fn convert_column(strings: StringArray, origin: &Origin) -> Result<ArrayRef>
         _ => cast(&strings, origin),
     }
 }
+
+/// `NaiveDate::num_days_from_ce` of 1970-01-01, Arrow's day zero.
+const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 enum Invalid {
     Syntax,
@@ -125,26 +132,49 @@ fn numerics(strings: &StringArray, precision: u8, scale: i8, origin: &Origin) ->
                 )))
             }
             // Exponents and other spellings: let Arrow's parser decide.
-            Err(Invalid::Syntax) => {
-                let one = StringArray::from(vec![text]);
-                let array = cast(
-                    &one,
-                    &Origin {
-                        lines: &origin.lines[row..],
-                        ..*origin
-                    },
-                )?;
-                let array = array
-                    .as_any()
-                    .downcast_ref::<PrimitiveArray<Decimal128Type>>()
-                    .expect("cast to decimal");
-                values.push(array.value(0));
-            }
+            Err(Invalid::Syntax) => values.push(cast_one::<Decimal128Type>(text, row, origin)?),
         }
     }
     let array = PrimitiveArray::<Decimal128Type>::new(values.into(), strings.nulls().cloned())
         .with_precision_and_scale(precision, scale)?;
     Ok(Arc::new(array))
+}
+
+fn dates(strings: &StringArray, origin: &Origin) -> Result<ArrayRef> {
+    let mut values = Vec::with_capacity(strings.len());
+    for (row, field) in strings.iter().enumerate() {
+        values.push(match field {
+            None => 0,
+            Some(text) => match parse_iso_date(text) {
+                Some(days) => days,
+                None => cast_one::<Date32Type>(text, row, origin)?,
+            },
+        });
+    }
+    Ok(Arc::new(PrimitiveArray::<Date32Type>::new(
+        values.into(),
+        strings.nulls().cloned(),
+    )))
+}
+
+/// `YYYY-MM-DD` as days since 1970-01-01; None for any other spelling.
+fn parse_iso_date(text: &str) -> Option<i32> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
+    }
+    let number = |digits: &[u8]| {
+        digits.iter().try_fold(0u32, |value, d| {
+            d.is_ascii_digit().then(|| value * 10 + (d - b'0') as u32)
+        })
+    };
+    let (year, month, day) = (
+        number(&bytes[..4])?,
+        number(&bytes[5..7])?,
+        number(&bytes[8..])?,
+    );
+    let date = NaiveDate::from_ymd_opt(year as i32, month, day)?;
+    Some(date.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE)
 }
 
 /// An integer as PostgreSQL reads one: optional spaces, an optional sign, digits.
@@ -214,6 +244,19 @@ fn split_sign(bytes: &[u8]) -> (bool, &[u8]) {
     }
 }
 
+/// One value through Arrow's cast, for spellings the fast parsers leave alone.
+fn cast_one<T: ArrowPrimitiveType>(text: &str, row: usize, origin: &Origin) -> Result<T::Native> {
+    let one = StringArray::from(vec![text]);
+    let array = cast(
+        &one,
+        &Origin {
+            lines: &origin.lines[row..],
+            ..*origin
+        },
+    )?;
+    Ok(array.as_primitive::<T>().value(0))
+}
+
 /// Arrow's cast; on failure, finds the first value that does not convert to name it.
 fn cast(strings: &StringArray, origin: &Origin) -> Result<ArrayRef> {
     let target = origin.column.column_type.to_arrow();
@@ -263,6 +306,15 @@ mod tests {
         ));
         assert!(matches!(parse_numeric("1e3", 5, 2), Err(Invalid::Syntax)));
         assert!(matches!(parse_numeric(".", 5, 2), Err(Invalid::Syntax)));
+    }
+
+    #[test]
+    fn iso_dates_are_days_since_1970() {
+        assert_eq!(parse_iso_date("1970-01-01"), Some(0));
+        assert_eq!(parse_iso_date("1998-12-01"), Some(10561));
+        assert_eq!(parse_iso_date("1969-12-31"), Some(-1));
+        assert_eq!(parse_iso_date("1998-02-30"), None);
+        assert_eq!(parse_iso_date("98-12-01"), None);
     }
 
     #[test]

@@ -180,7 +180,13 @@ impl CopyParser {
     fn record(&mut self, raw: &[u8]) -> Result<()> {
         let line = self.line + 1;
         self.line += 1;
-        if self.format.csv {
+        // Quotes (CSV) or backslashes (text) need the careful path; most records have none.
+        let special = if self.format.csv {
+            memchr(self.format.quote, raw).is_some()
+        } else {
+            memchr(b'\\', raw).is_some()
+        };
+        if self.format.csv && special {
             self.line += memchr::memchr_iter(b'\n', raw).count() as u64;
         }
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -192,45 +198,78 @@ impl CopyParser {
             self.header_pending = false;
             return Ok(());
         }
-        let mut column = 0;
-        let mut i = 0;
-        loop {
-            if column == self.columns.len() {
-                return Err(Error::BadCopyFile(format!(
-                    "extra data after last expected column (line {line})"
-                )));
-            }
-            let next = if self.format.csv {
-                self.csv_field(raw, i, column, line)?
-            } else {
-                self.text_field(raw, i, column, line)?
-            };
-            column += 1;
-            match next {
-                Some(next) => i = next,
-                None => break,
-            }
-        }
-        if column < self.columns.len() {
+        // Validated once per record: fields split at ASCII bytes stay valid UTF-8.
+        let text = std::str::from_utf8(raw).map_err(|_| invalid_utf8(line))?;
+        let columns = if special {
+            self.special_fields(text, line)?
+        } else {
+            self.plain_fields(text, line)?
+        };
+        if columns < self.columns.len() {
             // Columns before this one already got a value; the COPY fails as a whole.
             return Err(Error::BadCopyFile(format!(
                 "missing data for column \"{}\" (line {line})",
-                self.columns[column]
+                self.columns[columns]
             )));
         }
         self.lines.push(line);
         Ok(())
     }
 
+    /// Splits a record without quotes or escapes: every field is a slice of it.
+    /// Returns the number of fields.
+    fn plain_fields(&mut self, text: &str, line: u64) -> Result<usize> {
+        let delimiters = memchr::memchr_iter(self.format.delimiter, text.as_bytes());
+        let mut start = 0;
+        let mut column = 0;
+        for end in delimiters.chain(std::iter::once(text.len())) {
+            if column == self.columns.len() {
+                return Err(extra_data(line));
+            }
+            let field = &text[start..end];
+            if field == self.format.null {
+                self.builders[column].append_null();
+            } else {
+                self.builders[column].append_value(field);
+            }
+            column += 1;
+            start = end + 1;
+        }
+        Ok(column)
+    }
+
+    /// Splits a record field by field, handling quotes (CSV) or escapes (text).
+    /// Returns the number of fields.
+    fn special_fields(&mut self, text: &str, line: u64) -> Result<usize> {
+        let mut column = 0;
+        let mut i = 0;
+        loop {
+            if column == self.columns.len() {
+                return Err(extra_data(line));
+            }
+            let next = if self.format.csv {
+                self.csv_field(text, i, column, line)?
+            } else {
+                self.text_field(text, i, column, line)?
+            };
+            column += 1;
+            match next {
+                Some(next) => i = next,
+                None => return Ok(column),
+            }
+        }
+    }
+
     /// Appends the text-format field starting at `start`; returns where the next one
     /// starts, or None at the end of the record.
     fn text_field(
         &mut self,
-        raw: &[u8],
+        text: &str,
         start: usize,
         column: usize,
         line: u64,
     ) -> Result<Option<usize>> {
+        let raw = text.as_bytes();
         let delimiter = self.format.delimiter;
         let mut i = start;
         let mut escaped = false;
@@ -244,17 +283,17 @@ impl CopyParser {
                 Some(p) => break i + p,
             }
         };
-        let field = &raw[start..end];
-        if field == self.format.null.as_bytes() {
+        let field = &text[start..end];
+        if field == self.format.null {
             self.builders[column].append_null();
         } else if escaped {
             let mut scratch = std::mem::take(&mut self.scratch);
-            unescape_text(field, &mut scratch);
+            unescape_text(field.as_bytes(), &mut scratch);
             let result = append(&mut self.builders[column], &scratch, line);
             self.scratch = scratch;
             result?;
         } else {
-            append(&mut self.builders[column], field, line)?;
+            self.builders[column].append_value(field);
         }
         Ok((end < raw.len()).then_some(end + 1))
     }
@@ -263,7 +302,7 @@ impl CopyParser {
     /// None at the end of the record.
     fn csv_field(
         &mut self,
-        raw: &[u8],
+        text: &str,
         start: usize,
         column: usize,
         line: u64,
@@ -274,15 +313,16 @@ impl CopyParser {
             escape,
             ..
         } = self.format;
-        // The common case: no quotes, so the field is a slice of the input.
+        let raw = text.as_bytes();
+        // An unquoted field in a record that has quotes elsewhere: a slice of the input.
         let plain_end = memchr2(delimiter, quote, &raw[start..]).map(|p| start + p);
         if plain_end.is_none_or(|end| raw[end] == delimiter) {
             let end = plain_end.unwrap_or(raw.len());
-            let field = &raw[start..end];
-            if field == self.format.null.as_bytes() {
+            let field = &text[start..end];
+            if field == self.format.null {
                 self.builders[column].append_null();
             } else {
-                append(&mut self.builders[column], field, line)?;
+                self.builders[column].append_value(field);
             }
             return Ok((end < raw.len()).then_some(end + 1));
         }
@@ -328,14 +368,23 @@ impl CopyParser {
     }
 }
 
+/// Appends a rebuilt field (escapes may have produced any bytes).
 fn append(builder: &mut StringBuilder, bytes: &[u8], line: u64) -> Result<()> {
-    let text = std::str::from_utf8(bytes).map_err(|_| {
-        Error::BadCopyFile(format!(
-            "invalid byte sequence for encoding \"UTF8\" (line {line})"
-        ))
-    })?;
+    let text = std::str::from_utf8(bytes).map_err(|_| invalid_utf8(line))?;
     builder.append_value(text);
     Ok(())
+}
+
+fn invalid_utf8(line: u64) -> Error {
+    Error::BadCopyFile(format!(
+        "invalid byte sequence for encoding \"UTF8\" (line {line})"
+    ))
+}
+
+fn extra_data(line: u64) -> Error {
+    Error::BadCopyFile(format!(
+        "extra data after last expected column (line {line})"
+    ))
 }
 
 /// Decodes the backslash escapes of COPY's text format into `out`.
