@@ -62,6 +62,7 @@ import psycopg
 HERE = os.path.dirname(os.path.abspath(__file__))
 PG_BIN = "/usr/lib/postgresql/15/bin"
 SECTIONS = ["ingest", "tpch", "points", "commits", "stream", "memory"]
+ENGINES = ["grizzly", "postgres", "datafusion", "duckdb"]
 
 # Settings PostgreSQL is started with (besides port, socket directory, listen address).
 PG_SETTINGS = {
@@ -599,7 +600,7 @@ class Bench:
         os.chmod(self.workdir, 0o755)  # the postgres user works below it
         self.grizzly = Grizzly(args.grizzly_bin, self.workdir)
         self.postgres = Postgres(self.workdir)
-        self.servers = [self.grizzly, self.postgres]
+        self.servers = [x for x in (self.grizzly, self.postgres) if x.name in args.engines]
         self.duck = None
         self.results = {"meta": {}, "sections": {}}
 
@@ -610,8 +611,9 @@ class Bench:
         log(f"starting grizzly on port {self.grizzly.port} and postgres on port "
             f"{self.postgres.port} (work dir {self.workdir})")
         self.grizzly.start()
-        self.postgres.init()
-        self.postgres.start()
+        if self.postgres in self.servers:
+            self.postgres.init()
+            self.postgres.start()
         self.results["meta"] = self.describe()
 
     def stop(self):
@@ -670,8 +672,9 @@ class Bench:
                 res["notes"].append(f"{s.name}: load failed: {short_error(e)}")
                 log(f"{s.name}: load failed: {e}")
         try:
-            self.connect_duckdb()
-            times["duckdb"] = self.duck_load_times
+            if "duckdb" in self.args.engines:
+                self.connect_duckdb()
+                times["duckdb"] = self.duck_load_times
         except Exception as e:
             res["notes"].append(f"duckdb: load failed: {short_error(e)}")
         engines = ["grizzly", "postgres", "duckdb"]
@@ -751,6 +754,8 @@ class Bench:
             per_engine[s.name] = self.run_wire_queries(s, queries, res)
         for name, make in [("datafusion", lambda: DataFusionEngine(self.data)),
                            ("duckdb", lambda: DuckDBEngine(self.connect_duckdb()))]:
+            if name not in self.args.engines:
+                continue
             try:
                 engine = make()
             except Exception as e:
@@ -810,8 +815,9 @@ class Bench:
             hot = {e: runs[e].get("hot_s") for e in engines}
             ratio_g_df = ratio(hot["grizzly"], hot["datafusion"])
             ratio_pg_g = ratio(hot["postgres"], hot["grizzly"])
-            if all(hot.values()):
+            if ratio_g_df:
                 g_df.append(ratio_g_df)
+            if ratio_pg_g:
                 pg_g.append(ratio_pg_g)
             res["queries"][q] = {
                 "check": check,
@@ -828,10 +834,12 @@ class Bench:
                           ratio_g_df, ratio_pg_g, check["status"] + check.get("vs", "")])
         res["geomean_grizzly_over_datafusion"] = geomean(g_df)
         res["geomean_postgres_over_grizzly"] = geomean(pg_g)
-        res["geomean_queries"] = len(g_df)
+        res["geomean_queries"] = {"grizzly_over_datafusion": len(g_df),
+                                  "postgres_over_grizzly": len(pg_g)}
         lines.append(["geomean", None, None, None, None, None, None,
                       res["geomean_grizzly_over_datafusion"],
-                      res["geomean_postgres_over_grizzly"], f"over {len(g_df)} queries"])
+                      res["geomean_postgres_over_grizzly"],
+                      f"over {len(g_df)} / {len(pg_g)} queries"])
         headers = ["query", "grizzly cold", "grizzly hot", "pg cold", "pg hot",
                    "datafusion", "duckdb", "grz/df", "pg/grz", "grizzly result"]
         notes = res["notes"] + [
@@ -1094,6 +1102,9 @@ def parse_args(argv):
                    help="a query whose first run took longer gets 1 hot run (30 s)")
     p.add_argument("--point-runs", type=int, default=50, help="runs per read kind (50)")
     p.add_argument("--commit-seconds", type=int, default=10, help="pgbench -T (10)")
+    p.add_argument("--engines", default=os.environ.get("BENCH_ENGINES", ",".join(ENGINES)),
+                   help=f"comma-separated engines to run (default all: {','.join(ENGINES)}); "
+                        "grizzly always runs")
     p.add_argument("--grizzly-bin", default=os.environ.get("GRIZZLY_BIN"),
                    help="the grizzly binary (env GRIZZLY_BIN)")
     p.add_argument("--keep-workdir", action="store_true",
@@ -1101,6 +1112,9 @@ def parse_args(argv):
     args = p.parse_args(argv)
     args.sf = args.sf if not args.sf.endswith(".0") else args.sf[:-2]
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]
+    args.engines = {e.strip() for e in args.engines.split(",") if e.strip()} | {"grizzly"}
+    if args.engines - set(ENGINES):
+        p.error(f"unknown engine(s) {', '.join(sorted(args.engines - set(ENGINES)))}")
     unknown = set(args.only) - set(SECTIONS)
     if unknown:
         p.error(f"unknown section(s) {', '.join(sorted(unknown))}; choose from {SECTIONS}")

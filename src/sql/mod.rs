@@ -10,6 +10,7 @@ mod copy_parse;
 pub mod ddl;
 mod functions;
 mod insert_checks;
+mod insert_values;
 mod naming;
 mod rewrite;
 mod session;

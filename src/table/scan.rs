@@ -14,9 +14,11 @@
 
 use std::sync::Arc;
 
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::Session;
+use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::common::{Column, DFSchema};
+use datafusion::common::{Column, DFSchema, Statistics};
 use datafusion::config::TableParquetOptions;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::memory::MemorySourceConfig;
@@ -66,6 +68,7 @@ pub fn plan_scan(
         let config =
             FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), Arc::new(source))
                 .with_file_groups(groups)
+                .with_statistics(block_statistics(snapshot, &physical_schema))
                 .with_projection_indices(projection.cloned())?
                 .with_limit(limit)
                 .build();
@@ -102,6 +105,18 @@ pub fn plan_scan(
         })
         .collect();
     Ok(Arc::new(ProjectionExec::try_new(renames, input)?))
+}
+
+/// What the manifest knows of the blocks without opening them: exact row counts and
+/// their size on disk. Join planning uses these to build hash tables on the smaller
+/// side; without them it keeps the order the query was written in.
+fn block_statistics(snapshot: &TableSnapshot, schema: &SchemaRef) -> Statistics {
+    let mut statistics = Statistics::new_unknown(schema);
+    let rows: u64 = snapshot.blocks.iter().map(|b| b.rows).sum();
+    let bytes: u64 = snapshot.blocks.iter().map(|b| b.bytes).sum();
+    statistics.num_rows = Precision::Exact(rows as usize);
+    statistics.total_byte_size = Precision::Inexact(bytes as usize);
+    statistics
 }
 
 /// A block as the local file system object store addresses it.
