@@ -160,6 +160,75 @@ async fn malformed_copy_fails_atomically_and_names_the_line() {
     assert_eq!(count(&client, "t").await, 1);
 }
 
+/// Values are read as PostgreSQL reads them: numerics rounded half away from zero to the
+/// column's scale, integers and dates with surrounding spaces or other spellings, and
+/// out-of-range values refused with 22003 naming the line.
+#[tokio::test(flavor = "multi_thread")]
+async fn copy_values_follow_postgresql_input_rules() {
+    let server = TestServer::start();
+    let client = server.client().await;
+    client
+        .batch_execute("CREATE TABLE v (i int, n numeric(5,2), d date, b bigint)")
+        .await
+        .unwrap();
+    let n = copy_in(
+        &client,
+        "COPY v FROM STDIN WITH (FORMAT csv)",
+        "1,1.005,1999-01-08, 7 \n-2,-1.005,1999-1-8,-9223372036854775808\n3,\"2.5e1\",,\n",
+    )
+    .await
+    .unwrap();
+    assert_eq!(n, 3);
+    let rows = client
+        .query("SELECT i, n::text, d::text, b FROM v ORDER BY i", &[])
+        .await
+        .unwrap();
+    let got: Vec<(i32, String, Option<String>, Option<i64>)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                -2,
+                "-1.01".into(),
+                Some("1999-01-08".into()),
+                Some(i64::MIN)
+            ),
+            (1, "1.01".into(), Some("1999-01-08".into()), Some(7)),
+            (3, "25.00".into(), None, None),
+        ]
+    );
+
+    for (data, line, what) in [
+        (
+            "1,1,2000-01-01,1\n2147483648,1,2000-01-01,1\n",
+            2,
+            "integer overflow",
+        ),
+        (
+            "1,999.995,2000-01-01,1\n",
+            1,
+            "numeric rounding past its precision",
+        ),
+    ] {
+        let err = copy_in(&client, "COPY v FROM STDIN WITH (FORMAT csv)", data)
+            .await
+            .expect_err(what);
+        assert_eq!(sqlstate(&err, what), "22003", "{err:?}");
+        assert!(
+            names_line(&err, line),
+            "{what} should name line {line}: {err:?}"
+        );
+    }
+    let err = copy_in(&client, "COPY v FROM STDIN", "1\t1\tnot a date\t1\n")
+        .await
+        .expect_err("a bad date");
+    assert_eq!(sqlstate(&err, "bad date"), "22P02", "{err:?}");
+    assert_eq!(count(&client, "v").await, 3, "failed COPYs add nothing");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn large_copy_commits_atomically() {
     const ROWS: u64 = 1_500_000;

@@ -201,10 +201,55 @@ fn parse_integer(text: &str) -> std::result::Result<i64, Invalid> {
     Ok(value)
 }
 
-/// A plain decimal (`-12.345`) as an integer scaled by `10^scale`, rounded half away
-/// from zero. Exponents, NaN and the like are `Syntax`, for the caller to handle.
+/// A decimal (`-12.345`, `1.5e3`) as an integer scaled by `10^scale`, rounded half away
+/// from zero. NaN and the like are `Syntax`, for the caller to handle.
 fn parse_numeric(text: &str, precision: u8, scale: u8) -> std::result::Result<i128, Invalid> {
     let (negative, rest) = split_sign(text.trim_ascii().as_bytes());
+    let value = match rest.iter().position(|b| *b == b'e' || *b == b'E') {
+        None => parse_plain_numeric(rest, precision, scale)?,
+        Some(e) => {
+            parse_plain_numeric(&shift_point(&rest[..e], &rest[e + 1..])?, precision, scale)?
+        }
+    };
+    Ok(if negative { -value } else { value })
+}
+
+/// Rewrites `mantissa` times ten to the `exponent` without the exponent: `2.5`, `1`
+/// becomes `25.`. PostgreSQL limits exponents to ±1000, and so does this.
+fn shift_point(mantissa: &[u8], exponent: &[u8]) -> std::result::Result<Vec<u8>, Invalid> {
+    let exponent: i64 = std::str::from_utf8(exponent)
+        .ok()
+        .and_then(|e| e.parse().ok())
+        .filter(|e: &i64| e.abs() <= 1000)
+        .ok_or(Invalid::Syntax)?;
+    let (integer, fraction) = match memchr::memchr(b'.', mantissa) {
+        Some(dot) => (&mantissa[..dot], &mantissa[dot + 1..]),
+        None => (mantissa, &[][..]),
+    };
+    let digits = [integer, fraction].concat();
+    let point = integer.len() as i64 + exponent;
+    let mut shifted = Vec::with_capacity(digits.len() + exponent.unsigned_abs() as usize + 2);
+    if point <= 0 {
+        shifted.extend_from_slice(b"0.");
+        shifted.resize(shifted.len() + point.unsigned_abs() as usize, b'0');
+        shifted.extend_from_slice(&digits);
+    } else if point as usize >= digits.len() {
+        shifted.extend_from_slice(&digits);
+        shifted.resize(point as usize, b'0');
+    } else {
+        shifted.extend_from_slice(&digits[..point as usize]);
+        shifted.push(b'.');
+        shifted.extend_from_slice(&digits[point as usize..]);
+    }
+    Ok(shifted)
+}
+
+/// Unsigned digits with an optional point, scaled and rounded.
+fn parse_plain_numeric(
+    rest: &[u8],
+    precision: u8,
+    scale: u8,
+) -> std::result::Result<i128, Invalid> {
     let (integer, fraction) = match memchr::memchr(b'.', rest) {
         Some(dot) => (&rest[..dot], &rest[dot + 1..]),
         None => (rest, &[][..]),
@@ -233,7 +278,7 @@ fn parse_numeric(text: &str, precision: u8, scale: u8) -> std::result::Result<i1
     if value >= 10i128.pow(precision as u32) {
         return Err(Invalid::OutOfRange); // rounding carried into one digit too many
     }
-    Ok(if negative { -value } else { value })
+    Ok(value)
 }
 
 fn split_sign(bytes: &[u8]) -> (bool, &[u8]) {
@@ -304,7 +349,15 @@ mod tests {
             parse_numeric("1000", 5, 2),
             Err(Invalid::OutOfRange)
         ));
-        assert!(matches!(parse_numeric("1e3", 5, 2), Err(Invalid::Syntax)));
+        assert_eq!(numeric("2.5e1"), Some(2500));
+        assert_eq!(numeric("-15E-3"), Some(-2));
+        assert_eq!(numeric("1e-9"), Some(0));
+        assert!(matches!(
+            parse_numeric("1e3", 5, 2),
+            Err(Invalid::OutOfRange)
+        ));
+        assert!(matches!(parse_numeric("1e", 5, 2), Err(Invalid::Syntax)));
+        assert!(matches!(parse_numeric("NaN", 5, 2), Err(Invalid::Syntax)));
         assert!(matches!(parse_numeric(".", 5, 2), Err(Invalid::Syntax)));
     }
 
