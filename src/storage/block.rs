@@ -27,6 +27,11 @@ use crate::error::{Error, Result};
 pub const ROW_GROUP_ROWS: usize = 128 * 1024;
 /// Rows per data page, the unit the page index prunes.
 const PAGE_ROWS: usize = 8 * 1024;
+/// A column chunk whose dictionary outgrows this falls back to plain encoding. Parquet's
+/// default (1 MiB) holds a whole row group of distinct 8-byte keys, so key and price
+/// columns were dictionary-encoded at a cost on every write and read for no saving;
+/// low-cardinality columns (flags, modes, dates) still fit easily.
+const DICTIONARY_PAGE_BYTES: usize = 128 * 1024;
 
 /// Streams record batches into one new block.
 pub struct BlockWriter {
@@ -55,6 +60,7 @@ impl BlockWriter {
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
             .set_data_page_row_count_limit(PAGE_ROWS)
             .set_statistics_enabled(EnabledStatistics::Page)
+            .set_dictionary_page_size_limit(DICTIONARY_PAGE_BYTES)
             .build();
         let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))?;
         Ok(BlockWriter {
