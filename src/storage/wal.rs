@@ -16,7 +16,8 @@
 //!    - Commit timestamp, i64 LE [8 bytes]: microseconds since the Unix epoch.
 //!    - Kind, u8 [1 byte]: 1 = rows inserted into a table.
 //!    - Table id, u64 LE [8 bytes].
-//!    - Rows: one Arrow IPC stream holding one record batch, LZ4-frame compressed.
+//!    - Rows: one Arrow IPC stream holding one record batch, LZ4-frame compressed
+//!      when it holds 16 KiB or more (smaller ones are not worth the CPU).
 //!
 //! Invariant: a record is valid only if its length and CRC32C match. Replay stops at the
 //! first invalid record. If that record is the last thing in the last segment (a write
@@ -308,9 +309,15 @@ fn encode_record(out: &mut Vec<u8>, lsn: u64, commit_ts: i64, table_id: u64, bod
     out.extend_from_slice(&payload);
 }
 
+/// Batches smaller than this are written uncompressed: LZ4 frames cost more CPU than the
+/// bytes they save on the single-row commits of row-at-a-time clients. The IPC message
+/// says whether it is compressed, so replay reads both.
+const COMPRESS_BATCH_BYTES: usize = 16 * 1024;
+
 fn encode_batch(rows: &RecordBatch) -> Result<Vec<u8>> {
-    let options =
-        IpcWriteOptions::default().try_with_compression(Some(CompressionType::LZ4_FRAME))?;
+    let compression = (rows.get_array_memory_size() >= COMPRESS_BATCH_BYTES)
+        .then_some(CompressionType::LZ4_FRAME);
+    let options = IpcWriteOptions::default().try_with_compression(compression)?;
     let mut writer = StreamWriter::try_new_with_options(Vec::new(), &rows.schema(), options)?;
     writer.write(rows)?;
     Ok(writer.into_inner()?)
