@@ -17,7 +17,8 @@ use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow::datatypes::Schema;
 use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::execution::context::ExecutionProps;
-use datafusion::logical_expr::{ColumnarValue, DmlStatement, Expr, LogicalPlan, Values};
+use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::{ColumnarValue, DmlStatement, Expr, LogicalPlan, Values, WriteOp};
 use datafusion::physical_expr::create_physical_expr;
 
 use crate::error::Result;
@@ -25,6 +26,9 @@ use crate::error::Result;
 /// The rows an INSERT … VALUES plan would write, in the table's column order, or None
 /// if the plan is not that simple.
 pub fn constant_rows(dml: &DmlStatement) -> Result<Option<RecordBatch>> {
+    if dml.op != WriteOp::Insert(InsertOp::Append) {
+        return Ok(None); // DataFusion's path reports what is not supported
+    }
     let (projection, values) = match dml.input.as_ref() {
         LogicalPlan::Projection(projection) => match projection.input.as_ref() {
             LogicalPlan::Values(values) => (Some(&projection.expr), values),
