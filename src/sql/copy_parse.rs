@@ -227,15 +227,20 @@ impl CopyParser {
                 return Err(extra_data(line));
             }
             let field = &text[start..end];
-            if field == self.format.null {
-                self.builders[column].append_null();
-            } else {
-                self.builders[column].append_value(field);
-            }
+            self.push_unquoted(column, field);
             column += 1;
             start = end + 1;
         }
         Ok(column)
+    }
+
+    /// Appends a field as it stands in the input: NULL if it spells the null string.
+    fn push_unquoted(&mut self, column: usize, field: &str) {
+        if field == self.format.null {
+            self.builders[column].append_null();
+        } else {
+            self.builders[column].append_value(field);
+        }
     }
 
     /// Splits a record field by field, handling quotes (CSV) or escapes (text).
@@ -319,11 +324,7 @@ impl CopyParser {
         if plain_end.is_none_or(|end| raw[end] == delimiter) {
             let end = plain_end.unwrap_or(raw.len());
             let field = &text[start..end];
-            if field == self.format.null {
-                self.builders[column].append_null();
-            } else {
-                self.builders[column].append_value(field);
-            }
+            self.push_unquoted(column, field);
             return Ok((end < raw.len()).then_some(end + 1));
         }
         // Quoted: quotes may open and close anywhere in the field, as in PostgreSQL.
