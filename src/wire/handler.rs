@@ -166,9 +166,12 @@ where
                     Ok(batch) => encode_batch(&batch, &encode_fields),
                     Err(err) => Err(to_pg(&Error::Query(err))),
                 })
-                .flat_map(|rows| match rows {
-                    Ok(rows) => stream::iter(rows.into_iter().map(Ok).collect::<Vec<_>>()),
-                    Err(err) => stream::iter(vec![Err(err)]),
+                .flat_map(|rows| {
+                    let (rows, err) = match rows {
+                        Ok(rows) => (rows, None),
+                        Err(err) => (Vec::new(), Some(Err(err))),
+                    };
+                    stream::iter(rows.into_iter().map(Ok).chain(err))
                 });
             Response::Query(QueryResponse::new(fields, rows))
         }

@@ -1,8 +1,10 @@
 //! The PostgreSQL wire protocol, on pgwire: startup, simple and extended query, COPY
 //! FROM STDIN. `handler.rs` adapts pgwire's handler traits to a `sql::Session`;
-//! `types.rs` encodes results, `params.rs` decodes parameters, `error.rs` picks SQLSTATEs.
+//! `types.rs` encodes results (`format.rs` writes the values), `params.rs` decodes
+//! parameters, `error.rs` picks SQLSTATEs.
 
 pub mod error;
+mod format;
 mod handler;
 mod params;
 pub mod types;
