@@ -105,7 +105,7 @@ fn put_fraction(out: &mut BytesMut, mut micros: u32) {
         return;
     }
     let mut width = 6;
-    while micros % 10 == 0 {
+    while micros.is_multiple_of(10) {
         micros /= 10;
         width -= 1;
     }
