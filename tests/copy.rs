@@ -44,10 +44,18 @@ async fn copy_text_and_csv_with_options() {
     .unwrap();
     assert_eq!(n, 4);
 
-    // Legacy option syntax.
+    // Legacy option syntax, as psql's `\copy ... csv header` sends it.
     let n = copy_in(&client, "COPY t FROM STDIN CSV", "9,nine,9\n")
         .await
         .unwrap();
+    assert_eq!(n, 1);
+    let n = copy_in(
+        &client,
+        "COPY t FROM STDIN WITH CSV HEADER QUOTE '|'",
+        "id,name,score\n10,|ten, quoted|,10\n",
+    )
+    .await
+    .unwrap();
     assert_eq!(n, 1);
 
     let rows = client
@@ -71,6 +79,7 @@ async fn copy_text_and_csv_with_options() {
             (7, s("semi;colon \"quoted\""), Some(7.25)),
             (8, s(""), Some(0.0)),
             (9, s("nine"), Some(9.0)),
+            (10, s("ten, quoted"), Some(10.0)),
         ]
     );
 }

@@ -723,3 +723,79 @@ async fn errors_in_a_bound_parameter_are_reported_at_execute() {
     assert_eq!(client.execute(&insert, &[&1i32, &"abc"]).await.unwrap(), 1);
     assert_eq!(count(&client, "t").await, 1);
 }
+
+// ---------------------------------------------------------------------------------------
+// Raw protocol: Flush without Sync (asyncpg's pattern)
+// ---------------------------------------------------------------------------------------
+
+/// Writes one frontend message: type byte, length, body.
+fn message(out: &mut Vec<u8>, kind: u8, body: &[u8]) {
+    out.push(kind);
+    out.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
+    out.extend_from_slice(body);
+}
+
+/// Reads backend messages until one of type `until`; returns their type bytes.
+fn read_until(stream: &mut std::net::TcpStream, until: u8) -> Vec<u8> {
+    use std::io::Read;
+    let mut kinds = Vec::new();
+    loop {
+        let mut header = [0u8; 5];
+        stream
+            .read_exact(&mut header)
+            .expect("a backend message before the timeout");
+        let len = u32::from_be_bytes(header[1..5].try_into().unwrap()) as usize;
+        let mut body = vec![0u8; len - 4];
+        stream.read_exact(&mut body).unwrap();
+        kinds.push(header[0]);
+        if header[0] == until {
+            return kinds;
+        }
+    }
+}
+
+/// Parse/Bind/Execute answers are held until Sync or Flush; a Flush must deliver them
+/// without a Sync, or a client that waits for ParseComplete before sending Sync hangs.
+#[test]
+fn flush_without_sync_delivers_pending_responses() {
+    use std::io::Write;
+    let server = TestServer::start();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+
+    let mut startup = Vec::new();
+    startup.extend_from_slice(&196608u32.to_be_bytes());
+    startup.extend_from_slice(b"user\0test\0database\0grizzly\0\0");
+    let mut out = ((startup.len() + 4) as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(&startup);
+    stream.write_all(&out).unwrap();
+    read_until(&mut stream, b'Z');
+
+    let mut out = Vec::new();
+    message(&mut out, b'P', b"\0SELECT 41 + 1\0\0\0");
+    message(&mut out, b'H', b"");
+    stream.write_all(&out).unwrap();
+    assert_eq!(
+        read_until(&mut stream, b'1'),
+        vec![b'1'],
+        "ParseComplete on Flush"
+    );
+
+    let mut out = Vec::new();
+    message(&mut out, b'B', b"\0\0\0\0\0\0\0\0");
+    message(&mut out, b'E', b"\0\0\0\0\0");
+    message(&mut out, b'H', b"");
+    stream.write_all(&out).unwrap();
+    assert_eq!(
+        read_until(&mut stream, b'C'),
+        vec![b'2', b'D', b'C'],
+        "BindComplete, DataRow, CommandComplete on Flush"
+    );
+
+    let mut out = Vec::new();
+    message(&mut out, b'S', b"");
+    stream.write_all(&out).unwrap();
+    assert_eq!(read_until(&mut stream, b'Z'), vec![b'Z']);
+}

@@ -4,7 +4,7 @@
 //! string columns, `copy_convert.rs` turns those into typed columns, and `copy_in.rs`
 //! runs the two as a pipeline into a `TableWriter`.
 
-use datafusion::sql::sqlparser::ast::{CopyLegacyOption, CopyOption};
+use datafusion::sql::sqlparser::ast::{CopyLegacyCsvOption, CopyLegacyOption, CopyOption};
 
 use crate::error::{Error, Result};
 
@@ -53,7 +53,21 @@ impl CopyFormat {
         }
         for option in legacy {
             match option {
-                CopyLegacyOption::Csv(_) => csv = true,
+                CopyLegacyOption::Csv(csv_options) => {
+                    csv = true;
+                    for option in csv_options {
+                        match option {
+                            CopyLegacyCsvOption::Header => header = true,
+                            CopyLegacyCsvOption::Quote(c) => quote = Some(*c),
+                            CopyLegacyCsvOption::Escape(c) => escape = Some(*c),
+                            other => {
+                                return Err(Error::Unsupported(format!(
+                                    "COPY option {other} is not supported"
+                                )))
+                            }
+                        }
+                    }
+                }
                 CopyLegacyOption::Delimiter(c) => delimiter = Some(*c),
                 CopyLegacyOption::Null(s) => null = Some(s.clone()),
                 CopyLegacyOption::Header => header = true,
