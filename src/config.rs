@@ -19,6 +19,9 @@ pub struct Config {
     pub wal_segment_bytes: u64,
     /// A manifest checkpoint is written every this many versions.
     pub manifest_checkpoint_every: u64,
+    /// How long history stays readable (time travel, point-in-time recovery) unless a
+    /// table sets its own retention.
+    pub retention: Duration,
 }
 
 impl Config {
@@ -30,6 +33,7 @@ impl Config {
             bulk_spill_bytes: 64 << 20,
             wal_segment_bytes: 64 << 20,
             manifest_checkpoint_every: 100,
+            retention: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

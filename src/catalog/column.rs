@@ -116,6 +116,10 @@ pub struct TableDef {
     pub name: String,
     pub columns: Vec<ColumnDef>,
     pub next_column_id: u32,
+    /// How long the table's history stays readable, if not the database's default
+    /// (`CREATE TABLE ... WITH (retention = '1 day')`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_micros: Option<i64>,
 }
 
 impl TableDef {

@@ -91,6 +91,7 @@ pub fn table_def(create: &ast::CreateTable) -> Result<TableDef> {
         name,
         columns,
         next_column_id,
+        retention_micros: None,
     })
 }
 

@@ -8,6 +8,7 @@ mod copy_convert;
 mod copy_in;
 mod copy_parse;
 pub mod ddl;
+mod dialect;
 mod functions;
 mod insert_checks;
 mod insert_values;
@@ -15,6 +16,7 @@ mod naming;
 mod rewrite;
 mod session;
 pub mod settings;
+mod time_travel;
 
 pub use copy_in::CopyIn;
 pub use session::{Outcome, Prepared, Session};

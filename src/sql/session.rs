@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, RecordBatch, StringArray, UInt64Array};
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
 use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::execution::session_state::SessionState;
 use datafusion::execution::SendableRecordBatchStream;
@@ -21,8 +21,6 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::{self, ObjectType, Statement};
-use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-use datafusion::sql::sqlparser::parser::Parser;
 use futures::StreamExt;
 use parking_lot::Mutex;
 
@@ -31,6 +29,7 @@ use super::copy_in::CopyIn;
 use super::ddl;
 use super::functions::session_functions;
 use super::settings::Settings;
+use super::time_travel;
 use crate::catalog::provider::GrizzlySchema;
 use crate::catalog::{ColumnDef, ColumnType, TableDef};
 use crate::error::{Error, Result};
@@ -47,6 +46,9 @@ pub struct Prepared {
     pub param_fields: Vec<Option<FieldRef>>,
     /// Columns of the rows the statement returns, if it returns rows.
     pub output: Option<SchemaRef>,
+    /// The statement reads a table AS OF a time: it is planned again at each execution,
+    /// so `now()` and parameters in the time are evaluated then, not at Parse.
+    reads_the_past: bool,
 }
 
 /// What executing a statement produced.
@@ -121,6 +123,12 @@ impl Session {
         for function in session_functions(database, pid, settings.clone()) {
             ctx.register_udf(function);
         }
+        ctx.register_relation_planner(Arc::new(time_travel::AsOfPlanner::new(db.clone())))
+            .expect("the relation planner registers");
+        ctx.register_udtf(
+            "grizzly_history",
+            Arc::new(time_travel::HistoryFunction::new(db.clone())),
+        );
         Session {
             db,
             ctx,
@@ -136,8 +144,7 @@ impl Session {
 
     /// Splits `sql` into statements.
     pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
-        Parser::parse_sql(&PostgreSqlDialect {}, sql)
-            .map_err(|e| Error::Syntax(format!("syntax error: {e}")))
+        super::dialect::parse(sql).map_err(|e| Error::Syntax(format!("syntax error: {e}")))
     }
 
     /// Parses one statement for the extended protocol (none for an empty string).
@@ -154,11 +161,13 @@ impl Session {
 
     pub async fn prepare(&self, mut statement: Statement) -> Result<Prepared> {
         let names = super::naming::alias_select_items(&mut statement);
+        let reads_the_past = time_travel::reads_the_past(&mut statement);
         let mut prepared = Prepared {
             statement,
             plan: None,
             param_fields: Vec::new(),
             output: None,
+            reads_the_past,
         };
         match &prepared.statement {
             Statement::CreateTable(_)
@@ -183,8 +192,26 @@ impl Session {
                 if let Statement::Insert(insert) = &mut prepared.statement {
                     super::insert_checks::check_insert_shape(insert, &self.db)?;
                 }
-                let plan = super::rewrite::bytea_input(self.plan(&prepared.statement).await?)?;
+                let plan = if prepared.reads_the_past {
+                    // Planned now only to describe it; the times are resolved at Execute.
+                    let mut statement = prepared.statement.clone();
+                    time_travel::bind_version_params(&mut statement, None)?;
+                    self.plan(&statement).await?
+                } else {
+                    self.plan(&prepared.statement).await?
+                };
+                let plan = super::rewrite::bytea_input(plan)?;
                 prepared.param_fields = param_fields(&plan)?;
+                for index in time_travel::version_params(&mut prepared.statement) {
+                    if prepared.param_fields.len() <= index {
+                        prepared.param_fields.resize(index + 1, None);
+                    }
+                    prepared.param_fields[index] = Some(Arc::new(Field::new(
+                        format!("${}", index + 1),
+                        DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
+                        true,
+                    )));
+                }
                 if returns_rows(&plan) {
                     prepared.output = Some(super::naming::rename(plan.schema().as_arrow(), &names));
                 }
@@ -261,10 +288,17 @@ impl Session {
     /// `param_types` where those are known).
     pub async fn execute(&self, prepared: &Prepared, params: Vec<ScalarValue>) -> Result<Outcome> {
         if let Some(plan) = &prepared.plan {
-            let plan = if params.is_empty() {
-                plan.clone()
+            let plan = if prepared.reads_the_past {
+                let mut statement = prepared.statement.clone();
+                time_travel::bind_version_params(&mut statement, Some(&params))?;
+                super::rewrite::bytea_input(self.plan(&statement).await?)?
             } else {
-                plan.clone().with_param_values(params)?
+                plan.clone()
+            };
+            let plan = if params.is_empty() {
+                plan
+            } else {
+                plan.with_param_values(params)?
             };
             return match self.execute_plan(plan).await? {
                 Outcome::Rows { schema, stream } => Ok(Outcome::Rows {
@@ -439,6 +473,7 @@ impl Session {
             name: name.clone(),
             columns,
             next_column_id,
+            retention_micros: None,
         };
         if !self.db.create_table(def, create.if_not_exists)? {
             return Ok(Outcome::Command {

@@ -33,6 +33,11 @@ impl Clock {
         }
     }
 
+    /// The newest timestamp handed out.
+    pub fn last(&self) -> i64 {
+        self.last.load(Ordering::SeqCst)
+    }
+
     /// Makes sure later timestamps are greater than `ts` (used during recovery).
     pub fn observe(&self, ts: i64) {
         self.last.fetch_max(ts, Ordering::SeqCst);

@@ -19,7 +19,7 @@ use parking_lot::{Mutex, RwLock};
 use super::block::BlockWriter;
 use super::clock::Clock;
 use super::manifest::{Action, BlockMeta, Manifest, ManifestState};
-use super::memtable::Memtable;
+use super::memtable::{MemEntry, Memtable};
 use super::paths::Paths;
 use super::wal::{self, Committed, Wal};
 use crate::catalog::TableDef;
@@ -36,20 +36,25 @@ pub struct TableSnapshot {
     pub blocks: Vec<BlockMeta>,
     /// Memtable rows in the physical schema plus the commit-timestamp column.
     pub memtable: Vec<RecordBatch>,
+    /// For a snapshot of the past: blocks flushed after `as_of` that also hold rows
+    /// committed at or before it; only rows with `_grizzly_commit_ts <= as_of` count.
+    pub later_blocks: Vec<BlockMeta>,
+    /// The commit timestamp the snapshot is as of, if not the present.
+    pub as_of: Option<i64>,
 }
 
 #[derive(Debug, Default)]
-struct State {
-    manifest: ManifestState,
-    memtables: HashMap<u64, Memtable>,
+pub(super) struct State {
+    pub(super) manifest: ManifestState,
+    pub(super) memtables: HashMap<u64, Memtable>,
 }
 
 pub struct Database {
-    config: Config,
-    paths: Paths,
-    clock: Arc<Clock>,
-    manifest: Mutex<Manifest>,
-    state: Arc<RwLock<State>>,
+    pub(super) config: Config,
+    pub(super) paths: Paths,
+    pub(super) clock: Arc<Clock>,
+    pub(super) manifest: Mutex<Manifest>,
+    pub(super) state: Arc<RwLock<State>>,
     wal: Wal,
     /// One flush at a time.
     flush_lock: tokio::sync::Mutex<()>,
@@ -182,6 +187,8 @@ impl Database {
             def: table.def.clone(),
             blocks: table.blocks.clone(),
             memtable,
+            later_blocks: Vec::new(),
+            as_of: None,
         })
     }
 
@@ -204,11 +211,12 @@ impl Database {
         Ok(true)
     }
 
-    /// Drops a table. Its blocks stay on disk (time travel can still read them); its
-    /// memtable rows are discarded. Returns false if it did not exist and `if_exists`.
+    /// Drops a table. Its blocks stay on disk and its memtable rows are flushed into a
+    /// block committed by the same manifest version, so time travel can still read the
+    /// table as it was before the drop. Returns false if it did not exist and `if_exists`.
     pub fn drop_table(&self, name: &str, if_exists: bool) -> Result<bool> {
         let mut manifest = self.manifest.lock();
-        let Some(table_id) = manifest.state().table_by_name(name).map(|t| t.def.id) else {
+        let Some(table) = manifest.state().table_by_name(name) else {
             if if_exists {
                 return Ok(false);
             }
@@ -216,7 +224,28 @@ impl Database {
                 "table \"{name}\" does not exist"
             )));
         };
-        manifest.commit(self.clock.next(), vec![Action::DropTable { table_id }])?;
+        let (table_id, def) = (table.def.id, table.def.clone());
+        let entries = self
+            .state
+            .read()
+            .memtables
+            .get(&table_id)
+            .map(|m| m.entries().to_vec())
+            .unwrap_or_default();
+        let mut actions = Vec::new();
+        let mut written = None;
+        if let Some((block, lsn)) = self.write_block(&def, &entries)? {
+            written = Some(self.paths.resolve(&block.path));
+            actions.push(Action::AddBlock { table_id, block });
+            actions.push(Action::Flushed { table_id, lsn });
+        }
+        actions.push(Action::DropTable { table_id });
+        if let Err(err) = manifest.commit(self.clock.next(), actions) {
+            if let Some(path) = written {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(err);
+        }
         self.publish(&manifest, |state| {
             state.memtables.remove(&table_id);
         });
@@ -307,22 +336,9 @@ impl Database {
             };
             (table.def.clone(), memtable.entries().to_vec())
         };
-        let Some(last) = entries.last() else {
+        let Some((block, flushed_lsn)) = self.write_block(&def, &entries)? else {
             return Ok(());
         };
-        let flushed_lsn = last.lsn;
-        let mut writer =
-            BlockWriter::create(&self.paths, table_id, &def.physical_schema_with_ts())?;
-        for entry in &entries {
-            if let Err(err) = writer.write(&entry.rows) {
-                writer.abort();
-                return Err(err);
-            }
-        }
-        let mut block = writer.finish()?;
-        block.has_commit_ts_column = true;
-        block.min_commit_ts = entries.iter().map(|e| e.commit_ts).min().unwrap_or(0);
-        block.max_commit_ts = entries.iter().map(|e| e.commit_ts).max().unwrap_or(0);
         let block_path = self.paths.resolve(&block.path);
 
         let mut manifest = self.manifest.lock();
@@ -354,6 +370,30 @@ impl Database {
             def.name
         );
         Ok(())
+    }
+
+    /// Writes memtable `entries` of `def` to one durable block (with each row's commit
+    /// timestamp); returns it and the last LSN it holds, or None if there are none.
+    fn write_block(
+        &self,
+        def: &TableDef,
+        entries: &[MemEntry],
+    ) -> Result<Option<(BlockMeta, u64)>> {
+        let Some(last) = entries.last() else {
+            return Ok(None);
+        };
+        let mut writer = BlockWriter::create(&self.paths, def.id, &def.physical_schema_with_ts())?;
+        for entry in entries {
+            if let Err(err) = writer.write(&entry.rows) {
+                writer.abort();
+                return Err(err);
+            }
+        }
+        let mut block = writer.finish()?;
+        block.has_commit_ts_column = true;
+        block.min_commit_ts = entries.iter().map(|e| e.commit_ts).min().unwrap_or(0);
+        block.max_commit_ts = entries.iter().map(|e| e.commit_ts).max().unwrap_or(0);
+        Ok(Some((block, last.lsn)))
     }
 
     /// Flushes everything and stops the WAL. Nothing is lost if this is never called:

@@ -17,8 +17,11 @@
 //!
 //! Not here: choosing what to flush (`Database`), writing blocks (`block.rs`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use serde::{Deserialize, Serialize};
 
@@ -93,6 +96,14 @@ pub struct ManifestState {
 }
 
 impl ManifestState {
+    /// The state of a new data directory, before its first version.
+    pub fn empty() -> ManifestState {
+        ManifestState {
+            next_table_id: 1,
+            ..Default::default()
+        }
+    }
+
     pub fn table_by_name(&self, name: &str) -> Option<&TableState> {
         self.tables.values().find(|t| t.def.name == name)
     }
@@ -148,6 +159,12 @@ pub struct Manifest {
     paths: Paths,
     checkpoint_every: u64,
     state: ManifestState,
+    /// Every version file on disk, in order: the history time travel replays.
+    history: Vec<Arc<Version>>,
+    /// Versions that have a checkpoint file.
+    checkpoints: BTreeSet<u64>,
+    /// The last state `state_at` rebuilt, by version.
+    replayed: Mutex<Option<Arc<ManifestState>>>,
 }
 
 impl Manifest {
@@ -169,30 +186,91 @@ impl Manifest {
             }
         }
         versions.sort();
-        let mut state = match checkpoints.iter().max() {
+        let checkpoints: BTreeSet<u64> = checkpoints.into_iter().collect();
+        let mut state = match checkpoints.iter().next_back() {
             Some(&v) => read_json::<ManifestState>(&paths.manifest_checkpoint(v))?,
-            None => ManifestState {
-                next_table_id: 1,
-                ..Default::default()
-            },
+            None => ManifestState::empty(),
         };
         let after = state.version;
-        for v in versions.into_iter().filter(|v| *v > after) {
-            if v != state.version + 1 {
-                return Err(errcorrupt!(
-                    "manifest version {} is missing (found {v}) in {}",
-                    state.version + 1,
-                    dir.display()
-                ));
+        let mut history: Vec<Arc<Version>> = Vec::with_capacity(versions.len());
+        for v in versions {
+            if let Some(previous) = history.last() {
+                if v != previous.version + 1 {
+                    return Err(errcorrupt!(
+                        "manifest version {} is missing (found {v}) in {}",
+                        previous.version + 1,
+                        dir.display()
+                    ));
+                }
             }
             let version: Version = read_json(&paths.manifest_version(v))?;
-            state.apply(&version)?;
+            if v > after {
+                if v != state.version + 1 {
+                    return Err(errcorrupt!(
+                        "manifest version {} is missing (found {v}) in {}",
+                        state.version + 1,
+                        dir.display()
+                    ));
+                }
+                state.apply(&version)?;
+            }
+            history.push(Arc::new(version));
         }
         Ok(Manifest {
             paths: paths.clone(),
             checkpoint_every,
             state,
+            history,
+            checkpoints,
+            replayed: Mutex::new(None),
         })
+    }
+
+    /// The state as of `ts`: every version committed at or before it applied. `None`
+    /// when `ts` is before the oldest history still kept (see `oldest_ts`).
+    pub fn state_at(&self, ts: i64) -> Result<Option<Arc<ManifestState>>> {
+        let count = self.history.partition_point(|v| v.commit_ts <= ts);
+        let first = self.history.first().map_or(1, |v| v.version);
+        if count == 0 {
+            // Before the first version kept: the empty database if that is version 1.
+            return Ok((first == 1).then(|| Arc::new(ManifestState::empty())));
+        }
+        let target = self.history[count - 1].version;
+        if target == self.state.version {
+            return Ok(Some(Arc::new(self.state.clone())));
+        }
+        if let Some(state) = self.replayed.lock().as_ref() {
+            if state.version == target {
+                return Ok(Some(state.clone()));
+            }
+        }
+        let base = self
+            .checkpoints
+            .range(first.saturating_sub(1)..=target)
+            .next_back()
+            .copied();
+        let mut state = match base {
+            Some(v) => read_json::<ManifestState>(&self.paths.manifest_checkpoint(v))?,
+            None if first == 1 => ManifestState::empty(),
+            None => return Ok(None),
+        };
+        for version in &self.history[(state.version + 1 - first) as usize..count] {
+            state.apply(version)?;
+        }
+        let state = Arc::new(state);
+        *self.replayed.lock() = Some(state.clone());
+        Ok(Some(state))
+    }
+
+    /// The versions committed after version `after`, oldest first.
+    pub fn versions_after(&self, after: u64) -> &[Arc<Version>] {
+        let start = self.history.partition_point(|v| v.version <= after);
+        &self.history[start..]
+    }
+
+    /// Every version still kept, oldest first.
+    pub fn history(&self) -> &[Arc<Version>] {
+        &self.history
     }
 
     pub fn state(&self) -> &ManifestState {
@@ -211,9 +289,11 @@ impl Manifest {
         let bytes = serde_json::to_vec_pretty(&version)?;
         paths::write_atomic(&self.paths.manifest_version(version.version), &bytes)?;
         self.state = next;
+        self.history.push(Arc::new(version));
         if self.checkpoint_every > 0 && self.state.version.is_multiple_of(self.checkpoint_every) {
             let bytes = serde_json::to_vec(&self.state)?;
             paths::write_atomic(&self.paths.manifest_checkpoint(self.state.version), &bytes)?;
+            self.checkpoints.insert(self.state.version);
         }
         Ok(())
     }
@@ -253,6 +333,7 @@ mod tests {
             name: name.into(),
             columns: vec![column],
             next_column_id: 2,
+            retention_micros: None,
         }
     }
 
@@ -298,6 +379,43 @@ mod tests {
         assert!(reopened.state().table_by_name("t").is_none());
         assert_eq!(reopened.state().dropped[&1].dropped_ts, Some(13));
         assert_eq!(reopened.state().next_table_id, 3);
+    }
+
+    #[test]
+    fn state_at_replays_history_from_checkpoints() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::new(dir.path());
+        let mut manifest = Manifest::open(&paths, 2).unwrap();
+        let t = Action::CreateTable {
+            table: table(1, "t"),
+        };
+        let u = Action::CreateTable {
+            table: table(2, "u"),
+        };
+        manifest.commit(10, vec![t]).unwrap();
+        manifest
+            .commit(
+                20,
+                vec![Action::Flushed {
+                    table_id: 1,
+                    lsn: 5,
+                }],
+            )
+            .unwrap();
+        manifest.commit(30, vec![u]).unwrap();
+        manifest
+            .commit(40, vec![Action::DropTable { table_id: 1 }])
+            .unwrap();
+        for manifest in [manifest, Manifest::open(&paths, 2).unwrap()] {
+            let at = |ts| manifest.state_at(ts).unwrap().unwrap();
+            assert!(at(9).tables.is_empty());
+            assert_eq!(at(10).version, 1);
+            assert_eq!(at(25).tables[&1].flushed_lsn, 5);
+            assert_eq!(at(35).tables.len(), 2);
+            assert!(at(40).table_by_name("t").is_none());
+            assert_eq!(at(40).dropped[&1].dropped_ts, Some(40));
+            assert_eq!(manifest.versions_after(2).len(), 2);
+        }
     }
 
     #[test]

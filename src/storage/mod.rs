@@ -4,6 +4,7 @@
 pub mod block;
 pub mod clock;
 pub mod database;
+pub mod history;
 pub mod manifest;
 pub mod memtable;
 pub mod paths;

@@ -18,13 +18,15 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 
 use crate::catalog::TableDef;
-use crate::storage::Database;
+use crate::storage::{Database, TableSnapshot};
 
 pub struct GrizzlyTable {
     db: Arc<Database>,
     def: TableDef,
     schema: SchemaRef,
     defaults: HashMap<String, Expr>,
+    /// A table read as of a past moment (time travel): this snapshot, read-only.
+    past: Option<TableSnapshot>,
 }
 
 impl std::fmt::Debug for GrizzlyTable {
@@ -46,7 +48,15 @@ impl GrizzlyTable {
             db,
             def,
             defaults,
+            past: None,
         })
+    }
+
+    /// The table as `snapshot` shows it, read-only (`FROM t AS OF TIMESTAMP ...`).
+    pub fn past(db: Arc<Database>, snapshot: TableSnapshot) -> Result<GrizzlyTable> {
+        let mut table = GrizzlyTable::new(db, snapshot.def.clone())?;
+        table.past = Some(snapshot);
+        Ok(table)
     }
 }
 
@@ -71,6 +81,9 @@ impl TableProvider for GrizzlyTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        if let Some(snapshot) = &self.past {
+            return scan::plan_scan(state, snapshot, projection, filters, limit);
+        }
         let snapshot = self.db.snapshot(self.def.id).ok_or_else(|| {
             DataFusionError::from(crate::error::Error::UndefinedTable(format!(
                 "relation \"{}\" does not exist",
@@ -95,6 +108,13 @@ impl TableProvider for GrizzlyTable {
         input: Arc<dyn ExecutionPlan>,
         insert_op: InsertOp,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        if self.past.is_some() {
+            return Err(crate::error::Error::InvalidInput(format!(
+                "cannot write to \"{}\" as of a past time; write to the table itself",
+                self.def.name
+            ))
+            .into());
+        }
         if insert_op != InsertOp::Append {
             return Err(crate::error::Error::Unsupported(format!(
                 "{insert_op} is not supported; use a plain INSERT"

@@ -18,6 +18,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::Session;
 use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::ScalarValue;
 use datafusion::common::{Column, DFSchema, Statistics};
 use datafusion::config::TableParquetOptions;
 use datafusion::datasource::listing::PartitionedFile;
@@ -28,12 +29,17 @@ use datafusion::error::Result;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::Expr;
+use datafusion::logical_expr::Operator;
 use datafusion::physical_expr::create_physical_expr;
 use datafusion::physical_expr::expressions::Column as PhysicalColumn;
+use datafusion::physical_expr::expressions::{BinaryExpr, Literal};
 use datafusion::physical_expr::projection::ProjectionExpr;
+use datafusion::physical_plan::filter::FilterExec;
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::ExecutionPlan;
+
+use crate::catalog::column::COMMIT_TS_COLUMN;
 
 use crate::storage::TableSnapshot;
 
@@ -75,6 +81,12 @@ pub fn plan_scan(
         inputs.push(DataSourceExec::from_data_source(config));
     }
 
+    if let (false, Some(as_of)) = (snapshot.later_blocks.is_empty(), snapshot.as_of) {
+        inputs.push(later_blocks_scan(
+            state, snapshot, as_of, projection, filters,
+        )?);
+    }
+
     if !snapshot.memtable.is_empty() || inputs.is_empty() {
         // Memtable batches carry the hidden commit-timestamp column last; drop it.
         let user_columns: Vec<usize> = (0..def.columns.len()).collect();
@@ -105,6 +117,59 @@ pub fn plan_scan(
         })
         .collect();
     Ok(Arc::new(ProjectionExec::try_new(renames, input)?))
+}
+
+/// Blocks flushed after a time-travel snapshot's moment, holding rows from both sides of
+/// it: scanned with the commit-timestamp column, filtered to `commit_ts <= as_of`, and
+/// projected to the same columns as the other inputs of the union.
+fn later_blocks_scan(
+    state: &dyn Session,
+    snapshot: &TableSnapshot,
+    as_of: i64,
+    projection: Option<&Vec<usize>>,
+    filters: &[Expr],
+) -> Result<Arc<dyn ExecutionPlan>> {
+    let def = &snapshot.def;
+    let schema = def.physical_schema_with_ts();
+    let ts_index = def.columns.len();
+    let columns: Vec<usize> = projection
+        .cloned()
+        .unwrap_or_else(|| (0..def.columns.len()).collect());
+    let mut read = columns.clone();
+    read.push(ts_index);
+    let mut source = ParquetSource::new(schema.clone()).with_enable_page_index(true);
+    if let Some(predicate) = physical_predicate(state, snapshot, filters) {
+        source = source.with_predicate(predicate);
+    }
+    let files: Vec<PartitionedFile> = snapshot
+        .later_blocks
+        .iter()
+        .map(|block| block_file(snapshot, &block.path, block.bytes))
+        .collect::<Result<_>>()?;
+    let config = FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), Arc::new(source))
+        .with_file_groups(vec![FileGroup::new(files)])
+        .with_projection_indices(Some(read))?
+        .build();
+    let scan = DataSourceExec::from_data_source(config);
+    let ts_position = columns.len();
+    let committed_by = Arc::new(BinaryExpr::new(
+        Arc::new(PhysicalColumn::new(COMMIT_TS_COLUMN, ts_position)),
+        Operator::LtEq,
+        Arc::new(Literal::new(ScalarValue::Int64(Some(as_of)))),
+    ));
+    let filtered = Arc::new(FilterExec::try_new(committed_by, scan)?);
+    let keep: Vec<ProjectionExpr> = columns
+        .iter()
+        .enumerate()
+        .map(|(position, &index)| ProjectionExpr {
+            expr: Arc::new(PhysicalColumn::new(
+                &def.columns[index].physical_name(),
+                position,
+            )),
+            alias: def.columns[index].physical_name(),
+        })
+        .collect();
+    Ok(Arc::new(ProjectionExec::try_new(keep, filtered)?))
 }
 
 /// What the manifest knows of the blocks without opening them: exact row counts and

@@ -1,0 +1,266 @@
+//! Time travel: a table as it was at a moment, and the list of its versions.
+//!
+//! The rows committed at or before T are found in three places:
+//! - the blocks the manifest listed at T (every row in them was committed by then);
+//! - rows that were still in the WAL at T and have since been flushed: the blocks of the
+//!   flushes after T whose rows begin at or before T, read with
+//!   `_grizzly_commit_ts <= T` (flushes write rows in commit order, so the first flush
+//!   whose rows all come after T ends the search);
+//! - rows still in the memtable, committed at or before T.
+//!
+//! The schema is the table's definition at T. A table dropped after T is found the same
+//! way: dropping flushes its memtable into the version that drops it.
+
+use std::collections::{BTreeMap, HashSet};
+
+use arrow::array::{Array, Int64Array};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
+
+use super::clock::now_micros;
+use super::database::{Database, TableSnapshot};
+use super::manifest::{Action, BlockMeta};
+use crate::catalog::TableDef;
+use crate::error::{Error, Result};
+
+/// One version of a table, as `grizzly_history` lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    pub commit_ts: i64,
+    pub operation: &'static str,
+    pub rows_added: u64,
+    pub schema_version: u64,
+}
+
+impl Database {
+    /// The table called `name` as of commit timestamp `ts` (microseconds since the epoch).
+    pub fn snapshot_at(&self, name: &str, ts: i64) -> Result<TableSnapshot> {
+        let manifest = self.manifest.lock();
+        if ts >= self.clock.last() {
+            // Every commit so far is at or before `ts`: the current state.
+            drop(manifest);
+            let def = self.table(name).ok_or_else(|| {
+                Error::UndefinedTable(format!("relation \"{name}\" does not exist"))
+            })?;
+            return self.snapshot(def.id).ok_or_else(|| {
+                Error::UndefinedTable(format!("relation \"{name}\" does not exist"))
+            });
+        }
+        let Some(state) = manifest.state_at(ts)? else {
+            let oldest = manifest.history().first().map_or(ts, |v| v.commit_ts);
+            return Err(Error::InvalidInput(format!(
+                "the history before {} is no longer kept; read \"{name}\" as of that time or later",
+                format_ts(oldest)
+            )));
+        };
+        let Some(table) = state.table_by_name(name) else {
+            return Err(Error::UndefinedTable(format!(
+                "relation \"{name}\" did not exist at {}",
+                format_ts(ts)
+            )));
+        };
+        let oldest = now_micros() - self.retention_micros(&table.def);
+        if ts < oldest {
+            return Err(Error::InvalidInput(format!(
+                "\"{name}\" can be read as of {} at the earliest: its history is kept for {}",
+                format_ts(oldest),
+                format_duration(self.retention_micros(&table.def))
+            )));
+        }
+        let table_id = table.def.id;
+        let mut later_blocks = Vec::new();
+        let mut past_ts = false;
+        for version in manifest.versions_after(state.version) {
+            let flush = version
+                .actions
+                .iter()
+                .any(|a| matches!(a, Action::Flushed { table_id: id, .. } if *id == table_id));
+            if !flush {
+                continue;
+            }
+            for action in &version.actions {
+                if let Action::AddBlock {
+                    table_id: id,
+                    block,
+                } = action
+                {
+                    if *id == table_id && block.min_commit_ts <= ts {
+                        later_blocks.push(block.clone());
+                    }
+                    past_ts |= *id == table_id && block.max_commit_ts > ts;
+                }
+            }
+            if past_ts {
+                break;
+            }
+        }
+        let memtable = if past_ts {
+            Vec::new()
+        } else {
+            let live = self.state.read();
+            live.memtables
+                .get(&table_id)
+                .map(|m| {
+                    m.entries()
+                        .iter()
+                        .filter(|e| e.lsn > table.flushed_lsn && e.commit_ts <= ts)
+                        .map(|e| e.rows.clone())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        Ok(TableSnapshot {
+            root: self.paths.root().to_path_buf(),
+            def: table.def.clone(),
+            blocks: table.blocks.clone(),
+            memtable,
+            later_blocks,
+            as_of: Some(ts),
+        })
+    }
+
+    /// How long `def`'s history stays readable, in microseconds.
+    pub fn retention_micros(&self, def: &TableDef) -> i64 {
+        def.retention_micros
+            .unwrap_or(self.config.retention.as_micros() as i64)
+    }
+
+    /// Every version of every table that has been called `name` and whose history is
+    /// still kept, oldest first: creation, each commit that added rows, and drop.
+    pub fn table_history(&self, name: &str) -> Result<Vec<HistoryEntry>> {
+        let manifest = self.manifest.lock();
+        let mut ids = HashSet::new();
+        let mut schema_versions: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut entries = Vec::new();
+        for version in manifest.history() {
+            let flushed: HashSet<u64> = version
+                .actions
+                .iter()
+                .filter_map(|a| match a {
+                    Action::Flushed { table_id, .. } => Some(*table_id),
+                    _ => None,
+                })
+                .collect();
+            let mut bulk_rows: BTreeMap<u64, u64> = BTreeMap::new();
+            for action in &version.actions {
+                match action {
+                    Action::CreateTable { table } if table.name == name => {
+                        ids.insert(table.id);
+                        schema_versions.insert(table.id, 1);
+                        entries.push(HistoryEntry {
+                            commit_ts: version.commit_ts,
+                            operation: "CREATE TABLE",
+                            rows_added: 0,
+                            schema_version: 1,
+                        });
+                    }
+                    Action::AddBlock { table_id, block } if ids.contains(table_id) => {
+                        let schema_version = schema_versions[table_id];
+                        if flushed.contains(table_id) {
+                            for (commit_ts, rows) in block_commits(self, block)? {
+                                entries.push(HistoryEntry {
+                                    commit_ts,
+                                    operation: "INSERT",
+                                    rows_added: rows,
+                                    schema_version,
+                                });
+                            }
+                        } else {
+                            *bulk_rows.entry(*table_id).or_default() += block.rows;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            for (table_id, rows) in bulk_rows {
+                entries.push(HistoryEntry {
+                    commit_ts: version.commit_ts,
+                    operation: "INSERT",
+                    rows_added: rows,
+                    schema_version: schema_versions[&table_id],
+                });
+            }
+            for action in &version.actions {
+                if let Action::DropTable { table_id } = action {
+                    if ids.remove(table_id) {
+                        entries.push(HistoryEntry {
+                            commit_ts: version.commit_ts,
+                            operation: "DROP TABLE",
+                            rows_added: 0,
+                            schema_version: schema_versions[table_id],
+                        });
+                    }
+                }
+            }
+        }
+        let live = self.state.read();
+        for table_id in &ids {
+            if let Some(memtable) = live.memtables.get(table_id) {
+                for entry in memtable.entries() {
+                    entries.push(HistoryEntry {
+                        commit_ts: entry.commit_ts,
+                        operation: "INSERT",
+                        rows_added: entry.rows.num_rows() as u64,
+                        schema_version: schema_versions[table_id],
+                    });
+                }
+            }
+        }
+        if entries.is_empty() {
+            return Err(Error::UndefinedTable(format!(
+                "relation \"{name}\" does not exist and has no history"
+            )));
+        }
+        entries.sort_by_key(|e| e.commit_ts);
+        Ok(entries)
+    }
+}
+
+/// The commits inside a flushed block: (commit timestamp, rows), read from its
+/// commit-timestamp column alone.
+fn block_commits(db: &Database, block: &BlockMeta) -> Result<Vec<(i64, u64)>> {
+    let path = db.paths().resolve(&block.path);
+    let file = std::fs::File::open(&path).map_err(|e| Error::io_context(e, path.display()))?;
+    let corrupt = |e: parquet::errors::ParquetError| {
+        Error::Corruption(format!("block {} cannot be read: {e}", path.display()))
+    };
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(corrupt)?;
+    let last = builder.parquet_schema().num_columns() - 1;
+    let mask = ProjectionMask::leaves(builder.parquet_schema(), [last]);
+    let reader = builder.with_projection(mask).build().map_err(corrupt)?;
+    let mut commits: Vec<(i64, u64)> = Vec::new();
+    for batch in reader {
+        let batch = batch?;
+        let ts = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .ok_or_else(|| {
+                Error::Corruption(format!("block {} has no commit timestamps", path.display()))
+            })?;
+        for i in 0..ts.len() {
+            match commits.last_mut() {
+                Some((t, n)) if *t == ts.value(i) => *n += 1,
+                _ => commits.push((ts.value(i), 1)),
+            }
+        }
+    }
+    Ok(commits)
+}
+
+/// A commit timestamp as PostgreSQL prints a timestamptz in UTC.
+pub fn format_ts(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string())
+        .unwrap_or_else(|| micros.to_string())
+}
+
+fn format_duration(micros: i64) -> String {
+    let seconds = micros / 1_000_000;
+    match seconds {
+        s if s % 86_400 == 0 => format!("{} day(s)", s / 86_400),
+        s if s % 3_600 == 0 => format!("{} hour(s)", s / 3_600),
+        s if s % 60 == 0 => format!("{} minute(s)", s / 60),
+        s => format!("{s} second(s)"),
+    }
+}
