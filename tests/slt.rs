@@ -12,6 +12,9 @@
 //! and the message, and `statement error does not exist` just the message. Records may be limited
 //! to one protocol with `onlyif simple` / `onlyif extended`.
 //!
+//! A `statement ok` of the form `\set name <query>` stores the query's one value in a variable
+//! that records after `control substitution on` read as `${name}` (see [`capture`]).
+//!
 //! Every record of every file runs even after a failure, and the test fails at the end listing
 //! all of them. `GRIZZLY_SLT_FILTER=joins cargo test --test slt` runs the files whose path
 //! contains `joins`.
@@ -253,11 +256,53 @@ async fn run_file(path: &Path, protocol: Protocol) -> Vec<String> {
         if let Record::Halt { .. } = record {
             break;
         }
+        if let Some((name, sql)) = capture(&record) {
+            match capture_value(&server, &sql).await {
+                Ok(value) => runner.set_var(name, value),
+                Err(err) => failures.push(format!("\\set {name}: {err}")),
+            }
+            continue;
+        }
         if let Err(err) = runner.run_async(record).await {
             failures.push(err.to_string());
         }
     }
     failures
+}
+
+/// `statement ok` records of the form `\set name <query>` capture the query's single value
+/// (as text, over a separate connection) into the variable `name`, which later records use
+/// as `${name}` after `control substitution on`. Time-travel files use this to remember
+/// the time of a commit.
+fn capture(record: &Record<DefaultColumnType>) -> Option<(String, String)> {
+    let Record::Statement { sql, .. } = record else {
+        return None;
+    };
+    let rest = sql.trim_start().strip_prefix("\\set ")?;
+    let (name, query) = rest.trim_start().split_once(char::is_whitespace)?;
+    Some((name.to_string(), query.trim().to_string()))
+}
+
+async fn capture_value(server: &TestServer, sql: &str) -> Result<String, String> {
+    let client = server.client().await;
+    let messages = client.simple_query(sql).await.map_err(|e| e.to_string())?;
+    let rows: Vec<_> = messages
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(row) => Some(row),
+            _ => None,
+        })
+        .collect();
+    match rows.as_slice() {
+        [row] if row.len() == 1 => row
+            .get(0)
+            .map(str::to_string)
+            .ok_or_else(|| "the value is NULL".to_string()),
+        _ => Err(format!(
+            "expected one row of one value, got {} rows",
+            rows.len()
+        )),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
