@@ -91,8 +91,84 @@ pub fn table_def(create: &ast::CreateTable) -> Result<TableDef> {
         name,
         columns,
         next_column_id,
-        retention_micros: None,
+        retention_micros: table_options(&create.table_options)?,
     })
+}
+
+/// `WITH (retention = '3 days')`: how long the table's history stays readable. It is
+/// the only table option so far.
+fn table_options(options: &ast::CreateTableOptions) -> Result<Option<i64>> {
+    let options = match options {
+        ast::CreateTableOptions::None => return Ok(None),
+        ast::CreateTableOptions::With(options) => options,
+        other => {
+            return Err(Error::Unsupported(format!(
+                "table options \"{other}\" are not supported; use WITH (retention = '<interval>')"
+            )))
+        }
+    };
+    let mut retention = None;
+    for option in options {
+        match option {
+            ast::SqlOption::KeyValue { key, value } if normalize_ident(key) == "retention" => {
+                retention = Some(interval_micros(value)?);
+            }
+            other => {
+                return Err(Error::InvalidInput(format!(
+                    "unrecognized table option \"{other}\"; the one table option is retention = '<interval>'"
+                )))
+            }
+        }
+    }
+    Ok(retention)
+}
+
+/// An interval given as a string (`'7 days'`) or an INTERVAL literal, in microseconds;
+/// a month counts as 30 days.
+fn interval_micros(value: &ast::Expr) -> Result<i64> {
+    use datafusion::arrow::array::{Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, IntervalUnit};
+    let text = match value {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s) => s.clone(),
+            other => other.to_string(),
+        },
+        ast::Expr::Interval(interval) => match interval.value.as_ref() {
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::SingleQuotedString(s) => match &interval.leading_field {
+                    Some(unit) => format!("{s} {unit}"),
+                    None => s.clone(),
+                },
+                other => other.to_string(),
+            },
+            other => other.to_string(),
+        },
+        other => other.to_string(),
+    };
+    let invalid = || {
+        Error::InvalidValue(format!(
+            "invalid input syntax for type interval: \"{text}\" (retention takes an interval such as '7 days')"
+        ))
+    };
+    let array = StringArray::from(vec![text.as_str()]);
+    let cast =
+        datafusion::arrow::compute::cast(&array, &DataType::Interval(IntervalUnit::MonthDayNano))
+            .map_err(|_| invalid())?;
+    let cast = cast
+        .as_any()
+        .downcast_ref::<datafusion::arrow::array::IntervalMonthDayNanoArray>()
+        .ok_or_else(invalid)?;
+    if cast.is_null(0) {
+        return Err(invalid());
+    }
+    let v = cast.value(0);
+    let micros = (v.months as i64 * 30 + v.days as i64) * 86_400_000_000 + v.nanoseconds / 1000;
+    if micros <= 0 {
+        return Err(Error::InvalidInput(format!(
+            "retention must be positive, not \"{text}\""
+        )));
+    }
+    Ok(micros)
 }
 
 /// Maps a SQL type to a column type; the types Grizzly stores are listed in `ColumnType`.

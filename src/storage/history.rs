@@ -19,7 +19,7 @@ use parquet::arrow::ProjectionMask;
 
 use super::clock::now_micros;
 use super::database::{Database, TableSnapshot};
-use super::manifest::{Action, BlockMeta};
+use super::manifest::{Action, BlockMeta, Manifest};
 use crate::catalog::TableDef;
 use crate::error::{Error, Result};
 
@@ -68,33 +68,8 @@ impl Database {
             )));
         }
         let table_id = table.def.id;
-        let mut later_blocks = Vec::new();
-        let mut past_ts = false;
-        for version in manifest.versions_after(state.version) {
-            let flush = version
-                .actions
-                .iter()
-                .any(|a| matches!(a, Action::Flushed { table_id: id, .. } if *id == table_id));
-            if !flush {
-                continue;
-            }
-            for action in &version.actions {
-                if let Action::AddBlock {
-                    table_id: id,
-                    block,
-                } = action
-                {
-                    if *id == table_id && block.min_commit_ts <= ts {
-                        later_blocks.push(block.clone());
-                    }
-                    past_ts |= *id == table_id && block.max_commit_ts > ts;
-                }
-            }
-            if past_ts {
-                break;
-            }
-        }
-        let memtable = if past_ts {
+        let later = later_flushes(&manifest, state.version, table_id, ts);
+        let memtable = if later.past_ts {
             Vec::new()
         } else {
             let live = self.state.read();
@@ -114,7 +89,7 @@ impl Database {
             def: table.def.clone(),
             blocks: table.blocks.clone(),
             memtable,
-            later_blocks,
+            later_blocks: later.blocks,
             as_of: Some(ts),
         })
     }
@@ -214,6 +189,53 @@ impl Database {
         entries.sort_by_key(|e| e.commit_ts);
         Ok(entries)
     }
+}
+
+/// Rows of a table committed at or before a time but flushed after it.
+pub struct LaterFlushes {
+    /// Blocks flushed after the time that hold some rows committed at or before it.
+    pub blocks: Vec<BlockMeta>,
+    /// The highest LSN those flushes cover.
+    pub lsn: u64,
+    /// A flush after the time holds rows committed after it, so no row still unflushed
+    /// can have been committed at or before it.
+    pub past_ts: bool,
+}
+
+/// Searches the flushes of `table_id` after manifest version `after` for rows
+/// committed at or before `ts`. Flushes write rows in commit order, so the search ends
+/// at the first flush holding a row committed after `ts`.
+pub fn later_flushes(manifest: &Manifest, after: u64, table_id: u64, ts: i64) -> LaterFlushes {
+    let mut later = LaterFlushes {
+        blocks: Vec::new(),
+        lsn: 0,
+        past_ts: false,
+    };
+    for version in manifest.versions_after(after) {
+        let Some(lsn) = version.actions.iter().find_map(|a| match a {
+            Action::Flushed { table_id: id, lsn } if *id == table_id => Some(*lsn),
+            _ => None,
+        }) else {
+            continue;
+        };
+        for action in &version.actions {
+            if let Action::AddBlock {
+                table_id: id,
+                block,
+            } = action
+            {
+                if *id == table_id && block.min_commit_ts <= ts {
+                    later.blocks.push(block.clone());
+                    later.lsn = later.lsn.max(lsn);
+                }
+                later.past_ts |= *id == table_id && block.max_commit_ts > ts;
+            }
+        }
+        if later.past_ts {
+            break;
+        }
+    }
+    later
 }
 
 /// The commits inside a flushed block: (commit timestamp, rows), read from its

@@ -170,8 +170,17 @@ pub struct Manifest {
 impl Manifest {
     /// Opens the manifest: loads the newest checkpoint and replays the versions after it.
     pub fn open(paths: &Paths, checkpoint_every: u64) -> Result<Manifest> {
+        paths::create_dir_durable(&paths.manifest_dir())?;
+        Manifest::load(paths, checkpoint_every, true)
+    }
+
+    /// Opens another data directory's manifest to read it, changing nothing on disk.
+    pub fn open_read_only(paths: &Paths) -> Result<Manifest> {
+        Manifest::load(paths, 0, false)
+    }
+
+    fn load(paths: &Paths, checkpoint_every: u64, writable: bool) -> Result<Manifest> {
         let dir = paths.manifest_dir();
-        paths::create_dir_durable(&dir)?;
         let mut versions = Vec::new();
         let mut checkpoints = Vec::new();
         for entry in std::fs::read_dir(&dir).map_err(|e| Error::io_context(e, dir.display()))? {
@@ -180,7 +189,7 @@ impl Manifest {
                 versions.push(v);
             } else if let Some(v) = paths::numbered_file(&path, "checkpoint") {
                 checkpoints.push(v);
-            } else if path.extension().is_some_and(|e| e == "tmp") {
+            } else if writable && path.extension().is_some_and(|e| e == "tmp") {
                 // A write that crashed before its rename; it was never part of the log.
                 std::fs::remove_file(&path)?;
             }

@@ -359,7 +359,21 @@ pub struct ReplayEnd {
 /// Reads every valid record, oldest first, calling `visit` for each. Truncates a torn
 /// tail of the last segment; fails with `Error::Corruption` (naming file and offset) on
 /// an invalid record anywhere else.
-pub fn replay(paths: &Paths, mut visit: impl FnMut(WalRecord) -> Result<()>) -> Result<ReplayEnd> {
+pub fn replay(paths: &Paths, visit: impl FnMut(WalRecord) -> Result<()>) -> Result<ReplayEnd> {
+    read_segments(paths, true, visit)
+}
+
+/// Reads every valid record like `replay`, but changes nothing: a torn tail just ends
+/// the reading. For reading another data directory (point-in-time restore).
+pub fn read(paths: &Paths, visit: impl FnMut(WalRecord) -> Result<()>) -> Result<ReplayEnd> {
+    read_segments(paths, false, visit)
+}
+
+fn read_segments(
+    paths: &Paths,
+    truncate_torn_tail: bool,
+    mut visit: impl FnMut(WalRecord) -> Result<()>,
+) -> Result<ReplayEnd> {
     let segments = list_segments(&paths.wal_dir())?;
     let mut end = ReplayEnd {
         next_lsn: 1,
@@ -389,6 +403,7 @@ pub fn replay(paths: &Paths, mut visit: impl FnMut(WalRecord) -> Result<()>) -> 
                     })?;
                     offset += record_len;
                 }
+                None if is_last && is_torn_tail(&bytes[offset..]) && !truncate_torn_tail => break,
                 None if is_last && is_torn_tail(&bytes[offset..]) => {
                     tracing::warn!(
                         "truncating torn WAL tail of {} at offset {offset} ({} bytes)",
