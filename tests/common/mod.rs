@@ -33,6 +33,29 @@ impl TestServer {
         server
     }
 
+    /// Starts a server on an existing data directory, which the caller keeps.
+    pub fn open(data_dir: &Path) -> TestServer {
+        let mut server = TestServer {
+            child: None,
+            port: 0,
+            data_dir: data_dir.to_path_buf(),
+            _temp: None,
+        };
+        server.spawn();
+        server
+    }
+
+    /// Stops the server cleanly (flushing memtables to blocks) and starts it again.
+    pub fn restart_clean(&mut self) {
+        assert!(self.stop(), "grizzly exits cleanly on SIGTERM");
+        self.spawn();
+    }
+
+    /// Starts the server again after `kill` or `stop`.
+    pub fn start_again(&mut self) {
+        self.spawn();
+    }
+
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
