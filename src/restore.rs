@@ -138,6 +138,10 @@ fn copy_blocks(source: &Paths, target: &Paths, state: &ManifestState) -> Result<
     let progress = progress_bar(blocks.len() as u64, "copying blocks");
     for block in &blocks {
         let from = source.resolve(&block.path);
+        if !from.exists() && state.dropped.values().any(|t| t.blocks.contains(block)) {
+            progress.inc(1);
+            continue; // a dropped table forgotten since: past retention
+        }
         let to = target.resolve(&block.path);
         let dir = to.parent().expect("block path has a directory");
         paths::create_dir_durable(dir)?;

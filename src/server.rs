@@ -66,8 +66,13 @@ impl Server {
     }
 }
 
-/// Flushes memtables that are over their size or age limit, once a second.
+/// How often history past retention is deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// Flushes memtables that are over their size or age limit, once a second, and deletes
+/// history past retention once a minute.
 async fn flush_loop(db: Arc<Database>, mut stop: watch::Receiver<bool>) {
+    let mut last_prune = std::time::Instant::now();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -75,6 +80,12 @@ async fn flush_loop(db: Arc<Database>, mut stop: watch::Receiver<bool>) {
         }
         if let Err(err) = db.flush(false).await {
             tracing::error!("background flush failed: {err}");
+        }
+        if last_prune.elapsed() >= PRUNE_EVERY {
+            last_prune = std::time::Instant::now();
+            if let Err(err) = tokio::task::block_in_place(|| db.prune_history()) {
+                tracing::error!("pruning history past retention failed: {err}");
+            }
         }
     }
 }

@@ -55,7 +55,7 @@ pub struct Database {
     pub(super) clock: Arc<Clock>,
     pub(super) manifest: Mutex<Manifest>,
     pub(super) state: Arc<RwLock<State>>,
-    wal: Wal,
+    pub(super) wal: Wal,
     /// One flush at a time.
     flush_lock: tokio::sync::Mutex<()>,
 }

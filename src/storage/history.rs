@@ -46,6 +46,19 @@ impl Database {
                 Error::UndefinedTable(format!("relation \"{name}\" does not exist"))
             });
         }
+        // Retention is checked first, by the table now called `name` (or the default).
+        let retention = match self.table(name) {
+            Some(def) => self.retention_micros(&def),
+            None => self.config.retention.as_micros() as i64,
+        };
+        let oldest = now_micros() - retention;
+        if ts < oldest {
+            return Err(Error::InvalidInput(format!(
+                "\"{name}\" can be read as of {} at the earliest: its history is kept for {}",
+                format_ts(oldest),
+                format_duration(retention)
+            )));
+        }
         let Some(state) = manifest.state_at(ts)? else {
             let oldest = manifest.history().first().map_or(ts, |v| v.commit_ts);
             return Err(Error::InvalidInput(format!(
@@ -59,14 +72,6 @@ impl Database {
                 format_ts(ts)
             )));
         };
-        let oldest = now_micros() - self.retention_micros(&table.def);
-        if ts < oldest {
-            return Err(Error::InvalidInput(format!(
-                "\"{name}\" can be read as of {} at the earliest: its history is kept for {}",
-                format_ts(oldest),
-                format_duration(self.retention_micros(&table.def))
-            )));
-        }
         let table_id = table.def.id;
         let later = later_flushes(&manifest, state.version, table_id, ts);
         let memtable = if later.past_ts {
@@ -92,6 +97,55 @@ impl Database {
             later_blocks: later.blocks,
             as_of: Some(ts),
         })
+    }
+
+    /// Deletes history older than every table's retention: manifest versions no
+    /// readable time needs, tables dropped before the horizon (and their blocks), and
+    /// archived WAL segments. Called by the background loop.
+    pub fn prune_history(&self) -> Result<()> {
+        let longest = {
+            let state = self.state.read();
+            state
+                .manifest
+                .tables
+                .values()
+                .chain(state.manifest.dropped.values())
+                .map(|t| self.retention_micros(&t.def))
+                .max()
+                .unwrap_or(0)
+                .max(self.config.retention.as_micros() as i64)
+        };
+        let horizon = now_micros() - longest;
+        let mut manifest = self.manifest.lock();
+        let forgotten: Vec<(u64, Vec<BlockMeta>)> = manifest
+            .state()
+            .dropped
+            .values()
+            .filter(|t| {
+                t.dropped_ts
+                    .is_some_and(|d| d < now_micros() - self.retention_micros(&t.def))
+            })
+            .map(|t| (t.def.id, t.blocks.clone()))
+            .collect();
+        if !forgotten.is_empty() {
+            let actions = forgotten
+                .iter()
+                .map(|(table_id, _)| Action::ForgetTable {
+                    table_id: *table_id,
+                })
+                .collect();
+            manifest.commit(self.clock.next(), actions)?;
+            self.state.write().manifest = manifest.state().clone();
+            for block in forgotten.iter().flat_map(|(_, blocks)| blocks) {
+                let path = self.paths.resolve(&block.path);
+                if let Err(err) = std::fs::remove_file(&path) {
+                    tracing::warn!("cannot delete block {}: {err}", path.display());
+                }
+            }
+        }
+        manifest.prune_before(horizon)?;
+        drop(manifest);
+        self.wal.prune_archive(horizon)
     }
 
     /// How long `def`'s history stays readable, in microseconds.
@@ -284,5 +338,83 @@ fn format_duration(micros: i64) -> String {
         s if s % 3_600 == 0 => format!("{} hour(s)", s / 3_600),
         s if s % 60 == 0 => format!("{} minute(s)", s / 60),
         s => format!("{s} second(s)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use arrow::array::{Int32Array, RecordBatch};
+
+    use super::*;
+    use crate::catalog::{ColumnDef, ColumnType};
+    use crate::config::Config;
+
+    fn def(name: &str) -> TableDef {
+        TableDef {
+            id: 0,
+            name: name.into(),
+            columns: vec![ColumnDef {
+                id: 1,
+                name: "x".into(),
+                column_type: ColumnType::Integer,
+                not_null: false,
+                default: None,
+            }],
+            next_column_id: 2,
+            retention_micros: None,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn history_past_retention_is_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::new(dir.path());
+        config.retention = Duration::from_millis(500);
+        config.manifest_checkpoint_every = 2;
+        let db = Database::open(config).unwrap();
+        db.create_table(def("t"), false).unwrap();
+        let t = db.table("t").unwrap();
+        let rows = RecordBatch::try_new(
+            t.physical_schema(),
+            vec![Arc::new(Int32Array::from(vec![1, 2]))],
+        )
+        .unwrap();
+        db.commit_rows(t.id, rows).await.unwrap();
+        let before_drop = db.clock.last();
+        db.drop_table("t", false).unwrap();
+        let block = db.manifest.lock().state().dropped[&t.id].blocks[0].clone();
+        let block_path = db.paths().resolve(&block.path);
+        assert!(
+            block_path.exists(),
+            "dropping flushed the rows into a block"
+        );
+        assert_eq!(db.snapshot_at("t", before_drop).unwrap().blocks.len(), 0);
+        for name in ["u", "v", "w"] {
+            db.create_table(def(name), false).unwrap();
+        }
+
+        std::thread::sleep(Duration::from_millis(700));
+        db.prune_history().unwrap();
+        assert!(!block_path.exists(), "the dropped table's block is deleted");
+        assert!(db.manifest.lock().state().dropped.is_empty());
+        assert!(
+            !db.paths().manifest_version(1).exists(),
+            "versions before the newest checkpoint at the horizon are deleted"
+        );
+        let err = db.snapshot_at("u", before_drop).unwrap_err().to_string();
+        assert!(err.contains("at the earliest"), "{err}");
+        assert!(db.snapshot_at("u", db.clock.last()).is_ok());
+        db.shutdown().await.unwrap();
+        let reopened = Database::open({
+            let mut config = Config::new(dir.path());
+            config.retention = Duration::from_millis(500);
+            config
+        })
+        .unwrap();
+        assert!(reopened.table("w").is_some());
+        reopened.shutdown().await.unwrap();
     }
 }

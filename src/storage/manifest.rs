@@ -65,6 +65,10 @@ pub enum Action {
         table_id: u64,
         lsn: u64,
     },
+    /// A table dropped before the retention horizon is forgotten: its blocks are deleted.
+    ForgetTable {
+        table_id: u64,
+    },
 }
 
 /// One version of the manifest log, as stored in its file.
@@ -137,6 +141,9 @@ impl ManifestState {
                 Action::Flushed { table_id, lsn } => {
                     let table = self.table_mut(*table_id)?;
                     table.flushed_lsn = table.flushed_lsn.max(*lsn);
+                }
+                Action::ForgetTable { table_id } => {
+                    self.dropped.remove(table_id);
                 }
             }
         }
@@ -271,6 +278,44 @@ impl Manifest {
         Ok(Some(state))
     }
 
+    /// Deletes the history no time at or after `horizon` needs: versions and checkpoints
+    /// older than the newest checkpoint committed at or before `horizon` (which stays, as
+    /// the base that later states replay from). Returns how many files were deleted.
+    pub fn prune_before(&mut self, horizon: i64) -> Result<usize> {
+        let commit_ts = |version: u64| {
+            let first = self.history.first().map_or(1, |v| v.version);
+            version
+                .checked_sub(first)
+                .and_then(|i| self.history.get(i as usize))
+                .map(|v| v.commit_ts)
+        };
+        let Some(base) = self
+            .checkpoints
+            .iter()
+            .rev()
+            .find(|&&c| commit_ts(c).is_some_and(|ts| ts <= horizon))
+            .copied()
+        else {
+            return Ok(0);
+        };
+        let mut deleted = 0;
+        while self.history.first().is_some_and(|v| v.version < base) {
+            let version = self.history.remove(0).version;
+            remove_if_present(&self.paths.manifest_version(version))?;
+            deleted += 1;
+        }
+        while let Some(&checkpoint) = self.checkpoints.first().filter(|&&c| c < base) {
+            self.checkpoints.remove(&checkpoint);
+            remove_if_present(&self.paths.manifest_checkpoint(checkpoint))?;
+            deleted += 1;
+        }
+        if deleted > 0 {
+            paths::sync_dir(&self.paths.manifest_dir())?;
+            *self.replayed.lock() = None;
+        }
+        Ok(deleted)
+    }
+
     /// The versions committed after version `after`, oldest first.
     pub fn versions_after(&self, after: u64) -> &[Arc<Version>] {
         let start = self.history.partition_point(|v| v.version <= after);
@@ -315,6 +360,15 @@ impl Manifest {
             .chain(self.state.dropped.values())
             .flat_map(|t| t.blocks.iter().map(|b| b.path.clone()))
             .collect()
+    }
+}
+
+fn remove_if_present(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(Error::io_context(e, path.display()))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -3,6 +3,7 @@
 //! ```text
 //! <data_dir>/
 //!   wal/{first_lsn:020}.wal
+//!   wal/archive/{first_lsn:020}.wal      flushed segments kept for retention
 //!   manifest/{version:020}.json          one version of the manifest log
 //!   manifest/{version:020}.checkpoint    the whole state as of that version
 //!   tables/<table_id>/<partition>/<block_id>.parquet
@@ -29,6 +30,11 @@ impl Paths {
 
     pub fn wal_dir(&self) -> PathBuf {
         self.root.join("wal")
+    }
+
+    /// Segments no memtable needs, kept for retention (and backups).
+    pub fn wal_archive_dir(&self) -> PathBuf {
+        self.wal_dir().join("archive")
     }
 
     pub fn wal_segment(&self, first_lsn: u64) -> PathBuf {

@@ -84,6 +84,7 @@ pub struct Wal {
     fsyncs: Arc<std::sync::atomic::AtomicU64>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     segments: Arc<Mutex<BTreeMap<u64, PathBuf>>>,
+    paths: Paths,
 }
 
 impl Wal {
@@ -124,6 +125,7 @@ impl Wal {
             fsyncs,
             thread: Mutex::new(Some(thread)),
             segments,
+            paths: paths.clone(),
         })
     }
 
@@ -149,8 +151,9 @@ impl Wal {
             .map_err(|_| errinternal!("the WAL committer thread has stopped"))?
     }
 
-    /// Deletes segments all of whose records have LSN below `min_needed_lsn`, i.e. are
-    /// flushed to blocks. The newest segment is never deleted.
+    /// Moves segments all of whose records have LSN below `min_needed_lsn` (flushed to
+    /// blocks) to `wal/archive/`, where they stay while retention needs them (see
+    /// `prune_archive`). The newest segment always stays.
     pub fn release(&self, min_needed_lsn: u64) -> Result<()> {
         let mut segments = self.segments.lock();
         let firsts: Vec<u64> = segments.keys().copied().collect();
@@ -158,9 +161,31 @@ impl Wal {
             let (first, next_first) = (pair[0], pair[1]);
             if next_first <= min_needed_lsn {
                 if let Some(path) = segments.remove(&first) {
-                    std::fs::remove_file(&path)
+                    let archive = self.paths.wal_archive_dir();
+                    paths::create_dir_durable(&archive)?;
+                    let file_name = path.file_name().expect("a segment has a file name");
+                    std::fs::rename(&path, archive.join(file_name))
                         .map_err(|e| Error::io_context(e, path.display()))?;
+                    paths::sync_dir(&archive)?;
+                    paths::sync_dir(&self.paths.wal_dir())?;
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes archived segments last written before `horizon` (microseconds since the
+    /// epoch): every record in them is older than any readable time.
+    pub fn prune_archive(&self, horizon: i64) -> Result<()> {
+        for (_, path) in list_segments(&self.paths.wal_archive_dir())? {
+            let modified = std::fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .map_err(|e| Error::io_context(e, path.display()))?;
+            let micros = modified
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_micros() as i64);
+            if micros < horizon {
+                std::fs::remove_file(&path).map_err(|e| Error::io_context(e, path.display()))?;
             }
         }
         Ok(())
@@ -579,7 +604,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn release_deletes_only_flushed_segments() {
+    async fn release_archives_only_flushed_segments() {
         let dir = tempfile::tempdir().unwrap();
         let paths = Paths::new(dir.path());
         let applied = Arc::new(Mutex::new(Vec::new()));
@@ -601,5 +626,21 @@ mod tests {
         let (records, _) = replay_all(&paths).unwrap();
         let lsns: Vec<u64> = records.iter().map(|r| r.lsn).collect();
         assert_eq!(lsns, vec![3, 4]);
+        let archived: Vec<u64> = list_segments(&paths.wal_archive_dir())
+            .unwrap()
+            .into_iter()
+            .map(|(first, _)| first)
+            .collect();
+        assert_eq!(archived, vec![1, 2], "released segments are archived");
+
+        // Archived segments older than the horizon are deleted, newer ones kept.
+        let wal = Wal::start(&paths, 1, 5, Arc::new(Clock::new(0)), Box::new(|_| {})).unwrap();
+        wal.prune_archive(crate::storage::clock::now_micros() - 3_600_000_000)
+            .unwrap();
+        assert_eq!(list_segments(&paths.wal_archive_dir()).unwrap().len(), 2);
+        wal.prune_archive(crate::storage::clock::now_micros() + 1_000_000)
+            .unwrap();
+        assert!(list_segments(&paths.wal_archive_dir()).unwrap().is_empty());
+        wal.shutdown();
     }
 }
