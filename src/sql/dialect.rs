@@ -28,9 +28,19 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, ParserError> {
     let tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
         .map_err(|e| ParserError::TokenizerError(e.to_string()))?;
-    Parser::new(&dialect)
-        .with_tokens_with_locations(rewrite_as_of_timestamp(tokens))
+    let rewritten = rewrite_as_of_timestamp(tokens.clone());
+    let rewrote = rewritten.len() != tokens.len();
+    match Parser::new(&dialect)
+        .with_tokens_with_locations(rewritten)
         .parse_statements()
+    {
+        // An error in a statement with AS OF TIMESTAMP would name the rewritten words;
+        // report it as the original text reads (e.g. AS OF on an INSERT target).
+        Err(_) if rewrote => Parser::new(&dialect)
+            .with_tokens_with_locations(tokens)
+            .parse_statements(),
+        result => result,
+    }
 }
 
 /// `AS OF TIMESTAMP` → `FOR SYSTEM_TIME AS OF`.

@@ -246,17 +246,16 @@ impl Session {
         let mut ctes = Vec::new();
         collect_cte_names(statement, &mut ctes);
         let mut missing = None;
-        let _ = ast::visit_relations(statement, |name| {
-            if let Ok(table) = ddl::table_name(name) {
+        for name in present_table_references(statement) {
+            if let Ok(table) = ddl::table_name(&name) {
                 let builtin =
                     name.0.len() > 1 || table.starts_with("pg_") || table == "information_schema";
                 if !builtin && !ctes.contains(&table) && self.db.table(&table).is_none() {
                     missing = Some(table);
-                    return std::ops::ControlFlow::Break(());
+                    break;
                 }
             }
-            std::ops::ControlFlow::Continue(())
-        });
+        }
         if let Some(table) = missing {
             return Error::UndefinedTable(format!("relation \"{table}\" does not exist"));
         }
@@ -740,6 +739,48 @@ fn default_value(column: &ColumnDef) -> Result<ScalarValue> {
 }
 
 /// Names of the CTEs a statement defines, which are not tables.
+/// Names of the tables `statement` reads in their present state: not table functions
+/// (`grizzly_history('t')`), not tables read AS OF a time (which may be dropped now;
+/// their planner reports their own errors), but INSERT and COPY targets too.
+fn present_table_references(statement: &Statement) -> Vec<ast::ObjectName> {
+    struct Tables(Vec<ast::ObjectName>, Vec<ast::ObjectName>);
+    impl ast::Visitor for Tables {
+        type Break = ();
+        fn pre_visit_table_factor(
+            &mut self,
+            factor: &ast::TableFactor,
+        ) -> std::ops::ControlFlow<()> {
+            if let ast::TableFactor::Table {
+                name,
+                args,
+                version,
+                ..
+            } = factor
+            {
+                if args.is_some() || version.is_some() {
+                    self.1.push(name.clone());
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+        fn pre_visit_relation(&mut self, relation: &ast::ObjectName) -> std::ops::ControlFlow<()> {
+            self.0.push(relation.clone());
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let mut tables = Tables(Vec::new(), Vec::new());
+    let _ = ast::Visit::visit(statement, &mut tables);
+    // A relation visited as a function or versioned table factor is left out once per
+    // such occurrence.
+    let mut names = tables.0;
+    for special in tables.1 {
+        if let Some(i) = names.iter().position(|n| *n == special) {
+            names.remove(i);
+        }
+    }
+    names
+}
+
 fn collect_cte_names(statement: &Statement, names: &mut Vec<String>) {
     fn visit_query(query: &ast::Query, names: &mut Vec<String>) {
         if let Some(with) = &query.with {

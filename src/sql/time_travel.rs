@@ -33,6 +33,7 @@ use datafusion::sql::sqlparser::ast::{self, TableFactor, TableVersion, VisitMut,
 
 use super::ddl;
 use crate::error::Error;
+use crate::storage::history::format_ts;
 use crate::storage::Database;
 use crate::table::GrizzlyTable;
 
@@ -82,17 +83,39 @@ impl RelationPlanner for AsOfPlanner {
         let ts = constant_time(time, context)?;
         let snapshot = self.db.snapshot_at(&table, ts)?;
         let provider = GrizzlyTable::past(self.db.clone(), snapshot)?;
-        let plan = LogicalPlanBuilder::scan(table, provider_as_source(Arc::new(provider)), None)?
-            .build()?;
+        // The scan is named after its time, so DataFusion never takes it for a scan of
+        // the present table (or of another time) when comparing plans, e.g. to share
+        // identical subqueries; the alias gives it the table's name back.
+        let scan_name = format!("{table} as of {}", format_ts(ts));
+        let plan =
+            LogicalPlanBuilder::scan(scan_name, provider_as_source(Arc::new(provider)), None)?
+                .build()?;
+        let alias = alias.clone().unwrap_or_else(|| ast::TableAlias {
+            explicit: false,
+            name: ast::Ident::with_quote('"', table),
+            columns: vec![],
+            at: None,
+        });
         Ok(RelationPlanning::Planned(Box::new(PlannedRelation::new(
             plan,
-            alias.clone(),
+            Some(alias),
         ))))
     }
 }
 
 /// Evaluates the AS OF expression to microseconds since the epoch.
 fn constant_time(time: &ast::Expr, context: &mut dyn RelationPlannerContext) -> DFResult<i64> {
+    let mut refers_to_columns = false;
+    let _ = ast::visit_expressions(time, |e| {
+        refers_to_columns |= matches!(
+            e,
+            ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_)
+        );
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    if refers_to_columns {
+        return Err(not_constant(time));
+    }
     let expr = context.sql_to_expr(time.clone(), &DFSchema::empty())?;
     if expr.any_column_refs() {
         return Err(not_constant(time));
