@@ -21,6 +21,10 @@ struct Args {
     /// Address to listen on for PostgreSQL clients.
     #[arg(long, default_value = "127.0.0.1:5433")]
     listen: String,
+    /// How long history stays readable (time travel, point-in-time restore) for tables
+    /// without their own `WITH (retention = ...)`, as an interval: `7 days`, `12 hours`.
+    #[arg(long, default_value = "7 days")]
+    retention: String,
     /// Log filter, e.g. `info`, `debug`, `grizzly=debug` (RUST_LOG also works).
     #[arg(long, default_value = "info")]
     log: String,
@@ -107,7 +111,10 @@ fn restore(
 }
 
 async fn serve(args: Args) -> grizzly::error::Result<()> {
-    let server = Server::bind(Config::new(&args.data_dir), &args.listen).await?;
+    let mut config = Config::new(&args.data_dir);
+    let retention = grizzly::sql::ddl::parse_retention(&args.retention)?;
+    config.retention = std::time::Duration::from_micros(retention as u64);
+    let server = Server::bind(config, &args.listen).await?;
     // Tests and scripts read this line to learn the port when listening on :0.
     println!(
         "grizzly listening on {} (data directory {})",

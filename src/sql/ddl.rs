@@ -126,8 +126,6 @@ fn table_options(options: &ast::CreateTableOptions) -> Result<Option<i64>> {
 /// An interval given as a string (`'7 days'`) or an INTERVAL literal, in microseconds;
 /// a month counts as 30 days.
 fn interval_micros(value: &ast::Expr) -> Result<i64> {
-    use datafusion::arrow::array::{Array, StringArray};
-    use datafusion::arrow::datatypes::{DataType, IntervalUnit};
     let text = match value {
         ast::Expr::Value(v) => match &v.value {
             ast::Value::SingleQuotedString(s) => s.clone(),
@@ -145,12 +143,20 @@ fn interval_micros(value: &ast::Expr) -> Result<i64> {
         },
         other => other.to_string(),
     };
+    parse_retention(&text)
+}
+
+/// A retention interval such as `7 days` or `12 hours`, in microseconds; a month counts
+/// as 30 days. Also parses the server's `--retention` flag.
+pub fn parse_retention(text: &str) -> Result<i64> {
+    use datafusion::arrow::array::{Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, IntervalUnit};
     let invalid = || {
         Error::InvalidValue(format!(
             "invalid input syntax for type interval: \"{text}\" (retention takes an interval such as '7 days')"
         ))
     };
-    let array = StringArray::from(vec![text.as_str()]);
+    let array = StringArray::from(vec![text]);
     let cast =
         datafusion::arrow::compute::cast(&array, &DataType::Interval(IntervalUnit::MonthDayNano))
             .map_err(|_| invalid())?;
