@@ -138,9 +138,15 @@ fn copy_blocks(source: &Paths, target: &Paths, state: &ManifestState) -> Result<
     let progress = progress_bar(blocks.len() as u64, "copying blocks");
     for block in &blocks {
         let from = source.resolve(&block.path);
-        if !from.exists() && state.dropped.values().any(|t| t.blocks.contains(block)) {
-            progress.inc(1);
-            continue; // a dropped table forgotten since: past retention
+        if !from.exists() {
+            if state.dropped.values().any(|t| t.blocks.contains(block)) {
+                progress.inc(1);
+                continue; // dropped before T and forgotten since: past retention
+            }
+            return Err(Error::InvalidInput(format!(
+                "block {} is gone: its table was dropped after the restore time and its history deleted past retention; restore to a later time",
+                from.display()
+            )));
         }
         let to = target.resolve(&block.path);
         let dir = to.parent().expect("block path has a directory");

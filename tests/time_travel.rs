@@ -71,4 +71,26 @@ async fn as_of_parameters_are_bound_at_each_execution() {
         .unwrap();
     let after: i64 = client.query_one(&now, &[]).await.unwrap().get(0);
     assert_eq!((before, after), (5, 6));
+
+    // A parameter time at which the table had other columns than those described at
+    // Prepare is refused rather than sent under the wrong description.
+    client
+        .batch_execute("DROP TABLE t; CREATE TABLE t (id text)")
+        .await
+        .unwrap();
+    let rows = client
+        .prepare("SELECT * FROM t AS OF TIMESTAMP $1")
+        .await
+        .unwrap();
+    let err = client.query(&rows, &[&times[0]]).await.unwrap_err();
+    assert_eq!(err.as_db_error().map(|e| e.code().code()), Some("22023"));
+    let literal = format!(
+        "SELECT * FROM t AS OF TIMESTAMP '{}'",
+        times[0].to_rfc3339()
+    );
+    let old = client.simple_query(&literal).await.unwrap();
+    assert_eq!(
+        common::simple_rows(&old),
+        vec![vec![Some("1".to_string()), Some("x".to_string())]]
+    );
 }

@@ -290,7 +290,24 @@ impl Session {
             let plan = if prepared.reads_the_past {
                 let mut statement = prepared.statement.clone();
                 time_travel::bind_version_params(&mut statement, Some(&params))?;
-                super::rewrite::bytea_input(self.plan(&statement).await?)?
+                let replanned = super::rewrite::bytea_input(self.plan(&statement).await?)?;
+                // The client was told the columns at Describe; a table whose columns
+                // differed at the bound time cannot be sent under that description.
+                let types = |p: &LogicalPlan| -> Vec<DataType> {
+                    p.schema()
+                        .fields()
+                        .iter()
+                        .map(|f| f.data_type().clone())
+                        .collect()
+                };
+                if types(&replanned) != types(plan) {
+                    return Err(Error::InvalidInput(
+                        "the columns of a table at the AS OF time differ from those described \
+                         when the statement was prepared; prepare it with that time written out"
+                            .into(),
+                    ));
+                }
+                replanned
             } else {
                 plan.clone()
             };

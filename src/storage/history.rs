@@ -72,6 +72,15 @@ impl Database {
                 format_ts(ts)
             )));
         };
+        // A table dropped since may have had a shorter retention than the default.
+        let retention = self.retention_micros(&table.def);
+        if ts < now_micros() - retention {
+            return Err(Error::InvalidInput(format!(
+                "\"{name}\" as of {} is past its retention of {}: it was dropped and its history deleted",
+                format_ts(ts),
+                format_duration(retention)
+            )));
+        }
         let table_id = table.def.id;
         let later = later_flushes(&manifest, state.version, table_id, ts);
         let memtable = if later.past_ts {
@@ -159,6 +168,16 @@ impl Database {
     pub fn table_history(&self, name: &str) -> Result<Vec<HistoryEntry>> {
         let manifest = self.manifest.lock();
         let mut ids = HashSet::new();
+        // Tables forgotten past retention have no blocks left to count rows in.
+        let forgotten: HashSet<u64> = manifest
+            .history()
+            .iter()
+            .flat_map(|v| v.actions.iter())
+            .filter_map(|a| match a {
+                Action::ForgetTable { table_id } => Some(*table_id),
+                _ => None,
+            })
+            .collect();
         let mut schema_versions: BTreeMap<u64, u64> = BTreeMap::new();
         let mut entries = Vec::new();
         for version in manifest.history() {
@@ -183,7 +202,9 @@ impl Database {
                             schema_version: 1,
                         });
                     }
-                    Action::AddBlock { table_id, block } if ids.contains(table_id) => {
+                    Action::AddBlock { table_id, block }
+                        if ids.contains(table_id) && !forgotten.contains(table_id) =>
+                    {
                         let schema_version = schema_versions[table_id];
                         if flushed.contains(table_id) {
                             for (commit_ts, rows) in block_commits(self, block)? {
