@@ -799,3 +799,38 @@ fn flush_without_sync_delivers_pending_responses() {
     stream.write_all(&out).unwrap();
     assert_eq!(read_until(&mut stream, b'Z'), vec![b'Z']);
 }
+
+/// Statements parsed from the same text are planned once per session and reused; a
+/// table dropped and created again with other columns must be planned anew.
+#[tokio::test(flavor = "multi_thread")]
+async fn reused_plans_follow_table_changes() {
+    let server = TestServer::start();
+    let client = server.client().await;
+    client
+        .batch_execute("CREATE TABLE t (a int); INSERT INTO t VALUES (1)")
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let rows = client.query("SELECT * FROM t", &[]).await.unwrap();
+        assert_eq!(rows[0].columns().len(), 1);
+        client
+            .execute("INSERT INTO t VALUES ($1)", &[&2i32])
+            .await
+            .unwrap();
+    }
+    client
+        .batch_execute("DROP TABLE t; CREATE TABLE t (a int, b text)")
+        .await
+        .unwrap();
+    let err = client
+        .execute("INSERT INTO t VALUES ($1)", &[&2i32])
+        .await
+        .map(|_| ());
+    assert!(
+        err.is_ok(),
+        "INSERT with fewer values than columns: {err:?}"
+    );
+    let rows = client.query("SELECT * FROM t", &[]).await.unwrap();
+    assert_eq!(rows.len(), 1, "only the row inserted after the re-create");
+    assert_eq!(rows[0].columns().len(), 2, "the new table's columns");
+}

@@ -9,6 +9,7 @@
 //! completes. ROLLBACK therefore cannot undo writes; it says so with a WARNING when the
 //! transaction wrote anything. Full transactions come in a later issue.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, RecordBatch, StringArray, UInt64Array};
@@ -34,6 +35,9 @@ use crate::catalog::provider::GrizzlySchema;
 use crate::catalog::{ColumnDef, ColumnType, TableDef};
 use crate::error::{Error, Result};
 use crate::storage::{Database, TableWriter};
+
+/// How many prepared statements `Session::plans` keeps before starting over.
+const PLAN_CACHE_ENTRIES: usize = 256;
 
 /// A statement ready to execute.
 #[derive(Debug, Clone)]
@@ -96,6 +100,11 @@ pub struct Session {
     /// small statement itself; the snapshot is taken again only after a statement that
     /// changes the context (a DataFusion SET, DDL that DataFusion runs).
     planning_state: Mutex<Option<Arc<SessionState>>>,
+    /// Statements prepared from SQL text in the extended protocol, by text, with the
+    /// manifest version they were planned at. Drivers that send every statement as an
+    /// unnamed Parse (pgbench -M extended, psycopg) would otherwise parse and plan the
+    /// same text on every execution. Cleared with `planning_state`.
+    plans: Mutex<HashMap<String, (u64, Prepared)>>,
     settings: Arc<Mutex<Settings>>,
     transaction: Mutex<Transaction>,
 }
@@ -133,9 +142,16 @@ impl Session {
             db,
             ctx,
             planning_state: Mutex::new(None),
+            plans: Mutex::new(HashMap::new()),
             settings,
             transaction: Mutex::new(Transaction::default()),
         }
+    }
+
+    /// After a statement that changes the context plans are made in.
+    fn forget_plans(&self) {
+        *self.planning_state.lock() = None;
+        self.plans.lock().clear();
     }
 
     pub fn settings(&self) -> Settings {
@@ -149,10 +165,26 @@ impl Session {
 
     /// Parses one statement for the extended protocol (none for an empty string).
     pub async fn prepare_sql(&self, sql: &str) -> Result<Option<Prepared>> {
+        let version = self.db.manifest_version();
+        if let Some((cached_version, prepared)) = self.plans.lock().get(sql) {
+            if *cached_version == version {
+                return Ok(Some(prepared.clone()));
+            }
+        }
         let mut statements = self.parse(sql)?;
         match statements.len() {
             0 => Ok(None),
-            1 => Ok(Some(self.prepare(statements.remove(0)).await?)),
+            1 => {
+                let prepared = self.prepare(statements.remove(0)).await?;
+                if prepared.plan.is_some() && !prepared.reads_the_past {
+                    let mut plans = self.plans.lock();
+                    if plans.len() >= PLAN_CACHE_ENTRIES {
+                        plans.clear();
+                    }
+                    plans.insert(sql.to_string(), (version, prepared.clone()));
+                }
+                Ok(Some(prepared))
+            }
             _ => Err(Error::Syntax(
                 "cannot insert multiple commands into a prepared statement".into(),
             )),
@@ -421,7 +453,7 @@ impl Session {
                 dml.op
             ))),
             LogicalPlan::Ddl(ddl) => {
-                *self.planning_state.lock() = None;
+                self.forget_plans();
                 let tag = ddl
                     .name()
                     .to_uppercase()
@@ -430,7 +462,7 @@ impl Session {
                 Ok(Outcome::command(&tag))
             }
             LogicalPlan::Statement(_) => {
-                *self.planning_state.lock() = None;
+                self.forget_plans();
                 self.ctx.execute_logical_plan(plan).await?.collect().await?;
                 Ok(Outcome::command("SET"))
             }

@@ -164,6 +164,12 @@ impl Database {
             .map(|t| t.def.clone())
     }
 
+    /// The manifest version: it changes whenever a table is created, dropped or given
+    /// new blocks, so a plan made at one version may be reused while it stays the same.
+    pub fn manifest_version(&self) -> u64 {
+        self.state.read().manifest.version
+    }
+
     pub fn table_names(&self) -> Vec<String> {
         self.state
             .read()
