@@ -59,6 +59,17 @@ async fn as_of_parameters_are_bound_at_each_execution() {
         err.message()
     );
 
+    // `$0` is no parameter: an error, and the session goes on.
+    let err = client
+        .simple_query("SELECT count(*) FROM t AS OF TIMESTAMP $0")
+        .await
+        .unwrap_err();
+    assert!(
+        err.as_db_error().is_some(),
+        "a server error, not a lost connection: {err}"
+    );
+    common::assert_usable(&client).await;
+
     // `now()` in a prepared statement is the time of each execution.
     let now = client
         .prepare("SELECT count(*) FROM t AS OF TIMESTAMP now()")

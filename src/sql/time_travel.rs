@@ -165,12 +165,8 @@ pub fn version_params(statement: &mut ast::Statement) -> Vec<usize> {
     let mut found = Vec::new();
     let _ = statement.visit(&mut VersionExprs(|expr: &mut ast::Expr| {
         let _ = expr.visit(&mut Placeholders(|p: &mut ast::Expr| {
-            if let ast::Expr::Value(v) = p {
-                if let ast::Value::Placeholder(name) = &v.value {
-                    if let Some(n) = name.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()) {
-                        found.push(n - 1);
-                    }
-                }
+            if let Some(Some(index)) = placeholder(p) {
+                found.push(index);
             }
         }));
     }));
@@ -188,11 +184,7 @@ pub fn bind_version_params(
     let mut error = None;
     let _ = statement.visit(&mut VersionExprs(|expr: &mut ast::Expr| {
         let _ = expr.visit(&mut Placeholders(|p: &mut ast::Expr| {
-            let ast::Expr::Value(v) = p else { return };
-            let ast::Value::Placeholder(name) = &v.value else {
-                return;
-            };
-            let index = name.strip_prefix('$').and_then(|n| n.parse::<usize>().ok());
+            let Some(index) = placeholder(p) else { return };
             *p = match (params, index) {
                 (None, _) => ast::Expr::Function(ast::Function {
                     name: ast::ObjectName::from(vec![ast::Ident::new("now")]),
@@ -208,18 +200,16 @@ pub fn bind_version_params(
                     over: None,
                     within_group: vec![],
                 }),
-                (Some(values), Some(i)) if i >= 1 && i <= values.len() => {
-                    match time_literal(&values[i - 1]) {
-                        Ok(literal) => literal,
-                        Err(err) => {
-                            error = Some(err);
-                            return;
-                        }
+                (Some(values), Some(i)) if i < values.len() => match time_literal(&values[i]) {
+                    Ok(literal) => literal,
+                    Err(err) => {
+                        error = Some(err);
+                        return;
                     }
-                }
+                },
                 _ => {
                     error = Some(Error::InvalidInput(format!(
-                        "there is no parameter {name} for AS OF"
+                        "there is no parameter {p} for AS OF"
                     )));
                     return;
                 }
@@ -257,6 +247,19 @@ fn time_literal(value: &ScalarValue) -> crate::error::Result<ast::Expr> {
         array: false,
         format: None,
     })
+}
+
+/// For a placeholder: `Some(Some(index))` for `$n` (n >= 1, index n - 1), `Some(None)`
+/// for any other spelling (`$0`, `?`); `None` for other expressions.
+fn placeholder(expr: &ast::Expr) -> Option<Option<usize>> {
+    let ast::Expr::Value(v) = expr else {
+        return None;
+    };
+    let ast::Value::Placeholder(name) = &v.value else {
+        return None;
+    };
+    let n = name.strip_prefix('$').and_then(|n| n.parse::<usize>().ok());
+    Some(n.and_then(|n| n.checked_sub(1)))
 }
 
 /// Calls `f` on the time expression of every table reference with AS OF.
