@@ -6,6 +6,11 @@ use clap::Parser;
 use grizzly::config::Config;
 use grizzly::server::Server;
 
+/// glibc's allocator spent 12% of the server's CPU on single-row commits (arena locks,
+/// trimming and re-faulting freed pages); mimalloc keeps freed pages per thread.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Grizzly: an analytical database that speaks the PostgreSQL wire protocol.
 ///
 /// Connect with any PostgreSQL client, e.g. `psql -h 127.0.0.1 -p 5433 -U anyone -d grizzly`.

@@ -184,6 +184,34 @@ fn wal_segments(data_dir: &Path) -> Vec<PathBuf> {
     segments
 }
 
+/// Where the records of a WAL segment end: segments are preallocated, so zeros follow.
+/// Walks the length fields of the record format (`src/storage/wal.rs`).
+fn records_end(bytes: &[u8]) -> usize {
+    let mut offset = 0;
+    while let Some(len) = bytes.get(offset..offset + 4) {
+        let len = u32::from_le_bytes(len.try_into().unwrap()) as usize;
+        if len == 0 {
+            break;
+        }
+        offset += 8 + len;
+    }
+    offset
+}
+
+/// Tears the last record of `segment` as a crash mid-append does: its last 12 bytes
+/// (inside its Arrow IPC body, which ends in non-zero bytes) never reached the disk.
+/// With `keep_length` they read as the preallocated zeros, otherwise the file ends there.
+fn tear_last_record(segment: &Path, keep_length: bool) {
+    let mut bytes = std::fs::read(segment).unwrap();
+    let end = records_end(&bytes);
+    if keep_length {
+        bytes[end - 12..end].fill(0);
+    } else {
+        bytes.truncate(end - 12);
+    }
+    std::fs::write(segment, &bytes).unwrap();
+}
+
 /// Runs the binary on `data_dir` and waits for it to exit (killing it if it is still
 /// running after a generous bound, which counts as "it started"). Returns (exited
 /// successfully, stderr).
@@ -318,14 +346,7 @@ async fn recovery_refuses_corruption_in_a_later_record_too() {
 #[tokio::test(flavor = "multi_thread")]
 async fn recovery_truncates_a_torn_tail() {
     let (mut server, segment) = server_with_wal_records(5).await;
-    let len = std::fs::metadata(&segment).unwrap().len();
-    // Cut the last few bytes off the last record, as a crash mid-append would.
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&segment)
-        .unwrap();
-    file.set_len(len - 3).unwrap();
-    drop(file);
+    tear_last_record(&segment, true);
 
     server.restart();
     let client = server.client().await;
@@ -384,13 +405,7 @@ async fn recovery_refuses_a_torn_record_in_an_older_segment() {
     }
     server.kill();
     assert!(wal_segments(server.data_dir()).len() >= 2);
-    let len = std::fs::metadata(&first_segment).unwrap().len();
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&first_segment)
-        .unwrap();
-    file.set_len(len - 3).unwrap();
-    drop(file);
+    tear_last_record(&first_segment, false);
 
     let (status, stderr) = run_binary_until_exit(server.data_dir());
     assert_eq!(

@@ -14,7 +14,9 @@ use pgwire::api::auth::{
 use pgwire::api::copy::CopyHandler;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
-use pgwire::api::results::{CopyResponse, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::results::{
+    CopyResponse, DescribeResponse, FieldInfo, QueryResponse, Response, Tag,
+};
 use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::{Entry, PortalStore};
 use pgwire::api::{
@@ -23,7 +25,11 @@ use pgwire::api::{
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
-use pgwire::messages::extendedquery::{Bind, BindComplete, Parse, ParseComplete};
+use pgwire::messages::data::{NoData, ParameterDescription, RowDescription};
+use pgwire::messages::extendedquery::{
+    Bind, BindComplete, Describe, Parse, ParseComplete, TARGET_TYPE_BYTE_PORTAL,
+    TARGET_TYPE_BYTE_STATEMENT,
+};
 use pgwire::messages::response::NoticeResponse;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 
@@ -308,8 +314,8 @@ impl ExtendedQueryHandler for Inner {
         self.parser.clone()
     }
 
-    // Parse and Bind are pgwire's defaults except that ParseComplete and BindComplete
-    // are queued rather than flushed: the client reads nothing until Sync or Flush,
+    // Parse, Bind and Describe are pgwire's defaults except that their replies are
+    // queued rather than flushed: the client reads nothing until Sync or Flush,
     // which flush everything at once (one socket write per round trip, as PostgreSQL).
     async fn on_parse<C>(&self, client: &mut C, message: Parse) -> PgWireResult<()>
     where
@@ -364,6 +370,55 @@ impl ExtendedQueryHandler for Inner {
         Ok(())
     }
 
+    // pgwire's default describe, except that its replies are queued like ParseComplete's.
+    async fn on_describe<C>(&self, client: &mut C, message: Describe) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        let store = client.portal_store();
+        // (parameter types, result fields; None for NoData)
+        let (parameters, fields) = match message.target_type {
+            TARGET_TYPE_BYTE_STATEMENT => match store.get_statement(name) {
+                Some(Entry::Value(statement)) => {
+                    let described = self.do_describe_statement(client, &statement).await?;
+                    let parameters = described.parameters().map(<[Type]>::to_vec);
+                    (parameters, described_fields(&described))
+                }
+                Some(Entry::Empty) => (Some(Vec::new()), None),
+                None => return Err(PgWireError::StatementNotFound(name.to_owned())),
+            },
+            TARGET_TYPE_BYTE_PORTAL => match store.get_portal(name) {
+                Some(Entry::Value(portal)) => {
+                    let described = self.do_describe_portal(client, &portal).await?;
+                    (None, described_fields(&described))
+                }
+                Some(Entry::Empty) => (None, None),
+                None => return Err(PgWireError::PortalNotFound(name.to_owned())),
+            },
+            other => return Err(PgWireError::InvalidTargetType(other)),
+        };
+        if let Some(parameters) = parameters {
+            let oids = parameters.iter().map(Type::oid).collect();
+            client
+                .feed(PgWireBackendMessage::ParameterDescription(
+                    ParameterDescription::new(oids),
+                ))
+                .await?;
+        }
+        let reply = match fields {
+            None => PgWireBackendMessage::NoData(NoData::new()),
+            Some(fields) => PgWireBackendMessage::RowDescription(RowDescription::new(
+                fields.iter().map(Into::into).collect(),
+            )),
+        };
+        client.feed(reply).await?;
+        Ok(())
+    }
+
     async fn do_query<C>(
         &self,
         client: &mut C,
@@ -383,6 +438,10 @@ impl ExtendedQueryHandler for Inner {
             .map_err(|e| to_pg(&e))?;
         respond(self, client, outcome, &portal.result_column_format, true).await
     }
+}
+
+fn described_fields(described: &impl DescribeResponse) -> Option<Vec<FieldInfo>> {
+    (!described.is_no_data()).then(|| described.fields().to_vec())
 }
 
 #[async_trait]
