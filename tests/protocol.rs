@@ -589,6 +589,43 @@ async fn portal_is_fetched_in_chunks() {
     assert_usable(&client).await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn execute_streams_rows_before_the_query_finishes() {
+    // Rows reach the client as the query produces them, as in PostgreSQL: a query that
+    // fails partway delivers its earlier rows and then the error. (A server that collects
+    // a portal's rows before sending would deliver the error alone, and would hold a
+    // whole result set in memory.)
+    let server = TestServer::start();
+    let client = server.client().await;
+    let statement = client
+        .prepare("SELECT 10 / (i - 50000) FROM generate_series(1, 100000) AS t(i)")
+        .await
+        .unwrap();
+    let rows = client
+        .query_raw(&statement, std::iter::empty::<i32>())
+        .await;
+    let mut received = 0;
+    let error = match rows {
+        Err(err) => err,
+        Ok(rows) => {
+            let mut rows = std::pin::pin!(rows);
+            loop {
+                match futures::StreamExt::next(&mut rows).await {
+                    Some(Ok(_)) => received += 1,
+                    Some(Err(err)) => break err,
+                    None => panic!("the division by zero at row 50000 must fail the query"),
+                }
+            }
+        }
+    };
+    assert_eq!(sqlstate(&error, "division by zero at row 50000"), "22012");
+    assert!(
+        received > 0 && received < 99999,
+        "{received} rows before the error; expected the batches without row 50000"
+    );
+    assert_usable(&client).await;
+}
+
 // ---------------------------------------------------------------------------------------
 // SQLSTATEs
 // ---------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ use std::fmt::Debug;
 use std::sync::{Arc, LazyLock, OnceLock};
 
 use async_trait::async_trait;
-use futures::{stream, Sink, SinkExt, StreamExt};
+use datafusion::arrow::array::RecordBatch;
+use futures::{stream, Sink, SinkExt, Stream, StreamExt};
 use pgwire::api::auth::{
     finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata,
     DefaultServerParameterProvider, StartupHandler,
@@ -25,7 +26,7 @@ use pgwire::api::{
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
-use pgwire::messages::data::{NoData, ParameterDescription, RowDescription};
+use pgwire::messages::data::{DataRow, NoData, ParameterDescription, RowDescription};
 use pgwire::messages::extendedquery::{
     Bind, BindComplete, Describe, Parse, ParseComplete, TARGET_TYPE_BYTE_PORTAL,
     TARGET_TYPE_BYTE_STATEMENT,
@@ -167,20 +168,14 @@ where
                 Some(Err(err)) => return Err(to_pg(&Error::Query(err))),
                 other => other,
             };
-            let encode_fields = fields.clone();
-            let rows = stream::iter(first)
-                .chain(batches)
-                .map(move |batch| match batch {
-                    Ok(batch) => encode_batch(&batch, &encode_fields),
-                    Err(err) => Err(to_pg(&Error::Query(err))),
-                })
-                .flat_map(|rows| {
-                    let (rows, err) = match rows {
-                        Ok(rows) => (rows, None),
-                        Err(err) => (Vec::new(), Some(Err(err))),
-                    };
-                    stream::iter(rows.into_iter().map(Ok).chain(err))
-                });
+            let encoded = read_ahead(stream::iter(first).chain(batches), fields.clone());
+            let rows = encoded.flat_map(|rows| {
+                let (rows, err) = match rows {
+                    Ok(rows) => (rows, None),
+                    Err(err) => (Vec::new(), Some(Err(err))),
+                };
+                stream::iter(rows.into_iter().map(Ok).chain(err))
+            });
             Response::Query(QueryResponse::new(fields, rows))
         }
         Outcome::Command { tag, rows, oid } => {
@@ -423,7 +418,7 @@ impl ExtendedQueryHandler for Inner {
         &self,
         client: &mut C,
         portal: &Portal<Prepared>,
-        _max_rows: usize,
+        max_rows: usize,
     ) -> PgWireResult<Response>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -436,7 +431,63 @@ impl ExtendedQueryHandler for Inner {
             .execute(&portal.statement.statement, params)
             .await
             .map_err(|e| to_pg(&e))?;
-        respond(self, client, outcome, &portal.result_column_format, true).await
+        let format = &portal.result_column_format;
+        match outcome {
+            // pgwire's portal collects every row of an Execute in memory before sending
+            // the first; an Execute without a row limit streams them here instead.
+            Outcome::Rows { schema, stream } if max_rows == 0 => {
+                let fields = Arc::new(row_description(&schema, format));
+                let mut encoded = std::pin::pin!(read_ahead(stream, fields));
+                let mut sent = 0;
+                while let Some(rows) = encoded.next().await {
+                    for row in rows? {
+                        client.feed(PgWireBackendMessage::DataRow(row)).await?;
+                        sent += 1;
+                    }
+                }
+                Ok(Response::Execution(Tag::new("SELECT").with_rows(sent)))
+            }
+            outcome => respond(self, client, outcome, format, true).await,
+        }
+    }
+}
+
+/// Result batches encoded as data rows by a task of their own, up to `READ_AHEAD_BATCHES`
+/// ahead of the socket: the query decodes and encodes the next batches while the
+/// connection waits for the client to drain the last ones, instead of only after. When
+/// the response is dropped (the client went away, or the portal was closed), the task is
+/// aborted and the query with it.
+fn read_ahead(
+    batches: impl Stream<Item = datafusion::error::Result<RecordBatch>> + Send + 'static,
+    fields: Arc<Vec<FieldInfo>>,
+) -> impl Stream<Item = PgWireResult<Vec<DataRow>>> {
+    const READ_AHEAD_BATCHES: usize = 2;
+    let (mut sender, receiver) = futures::channel::mpsc::channel(READ_AHEAD_BATCHES);
+    let task = tokio::spawn(async move {
+        let mut batches = std::pin::pin!(batches);
+        while let Some(batch) = batches.next().await {
+            let rows = match batch {
+                Ok(batch) => encode_batch(&batch, &fields),
+                Err(err) => Err(to_pg(&Error::Query(err))),
+            };
+            let failed = rows.is_err();
+            if sender.send(rows).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    let guard = AbortOnDrop(task.abort_handle());
+    receiver.map(move |rows| {
+        let _ = &guard;
+        rows
+    })
+}
+
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
