@@ -40,6 +40,12 @@ pub enum Error {
     /// The table already exists (42P07).
     #[error("{0}")]
     DuplicateTable(String),
+    /// The column already exists (42701).
+    #[error("{0}")]
+    DuplicateColumn(String),
+    /// A concurrent change made this statement's plan stale; retrying it succeeds (40001).
+    #[error("{0}")]
+    SerializationFailure(String),
     /// No such function (42883).
     #[error("{0}")]
     UndefinedFunction(String),

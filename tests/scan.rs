@@ -4,22 +4,7 @@
 
 mod common;
 
-use common::{copy_in, TestServer};
-
-/// The metric `name=N total → M matched` from EXPLAIN ANALYZE output.
-fn pruning(plan: &str, name: &str) -> (u64, u64) {
-    let start = plan
-        .find(&format!("{name}="))
-        .unwrap_or_else(|| panic!("no {name} in plan:\n{plan}"));
-    let rest = &plan[start + name.len() + 1..];
-    let numbers: Vec<u64> = rest
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
-        .take(2)
-        .map(|s| s.parse().unwrap())
-        .collect();
-    (numbers[0], numbers[1])
-}
+use common::{copy_in, explain_analyze, pruning, TestServer};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn point_filter_prunes_row_groups_and_pages() {
@@ -44,16 +29,7 @@ async fn point_filter_prunes_row_groups_and_pages() {
     server.restart();
     let client = server.client().await;
 
-    let plan: String = client
-        .simple_query("EXPLAIN ANALYZE SELECT payload FROM events WHERE id = 424242")
-        .await
-        .unwrap()
-        .iter()
-        .filter_map(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(row) => row.get(1).map(str::to_string),
-            _ => None,
-        })
-        .collect();
+    let plan = explain_analyze(&client, "SELECT payload FROM events WHERE id = 424242").await;
     let (groups, matched_groups) = pruning(&plan, "row_groups_pruned_statistics");
     assert!(groups >= 4, "600k rows make several row groups: {groups}");
     assert_eq!(

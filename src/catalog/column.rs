@@ -4,9 +4,12 @@
 //! user's name, so renaming a column or dropping one and re-adding the name later changes
 //! only the manifest, and a dropped column's data can never reappear under a new name.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::common::ScalarValue;
 use serde::{Deserialize, Serialize};
 
 /// Name of the hidden column that holds each row's commit timestamp in blocks flushed
@@ -93,12 +96,23 @@ pub struct ColumnDef {
     pub not_null: bool,
     /// The DEFAULT expression as SQL text, if any.
     pub default: Option<String>,
+    /// What rows written before the column existed read: `ALTER TABLE ... ADD COLUMN`'s
+    /// default, evaluated once when the column was added, as text that Arrow casts to
+    /// the column's type (see `missing_value`). None reads NULL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing: Option<String>,
 }
 
 impl ColumnDef {
     /// The column's name inside blocks and memtable batches.
     pub fn physical_name(&self) -> String {
         format!("c{}", self.id)
+    }
+
+    /// Parses a `missing` text back into a value of the column's type.
+    pub fn missing_value(&self, text: &str) -> crate::error::Result<ScalarValue> {
+        let value = ScalarValue::Utf8(Some(text.to_string()));
+        Ok(value.cast_to(&self.column_type.to_arrow())?)
     }
 
     fn field(&self, name: String) -> Field {
@@ -120,6 +134,13 @@ pub struct TableDef {
     /// (`CREATE TABLE ... WITH (retention = '1 day')`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention_micros: Option<i64>,
+    /// 1 at CREATE TABLE, one more for each ALTER TABLE.
+    #[serde(default = "first_schema_version")]
+    pub schema_version: u64,
+}
+
+fn first_schema_version() -> u64 {
+    1
 }
 
 impl TableDef {
@@ -158,4 +179,51 @@ impl TableDef {
     pub fn column(&self, name: &str) -> Option<&ColumnDef> {
         self.columns.iter().find(|c| c.name == name)
     }
+
+    /// Rows in the physical schema of an older definition of this table, in this one's:
+    /// columns matched by physical name, widened where the type has changed, and filled
+    /// with their `missing` value (or NULL) where the rows predate them.
+    pub fn conform(&self, rows: &RecordBatch) -> crate::error::Result<RecordBatch> {
+        let schema = self.physical_schema();
+        if rows.schema().fields() == schema.fields() {
+            return Ok(rows.clone().with_schema(schema)?);
+        }
+        let mut columns = Vec::with_capacity(self.columns.len());
+        for (column, field) in self.columns.iter().zip(schema.fields()) {
+            let array = match rows.column_by_name(field.name()) {
+                Some(array) => arrow::compute::cast(array, field.data_type())?,
+                None => {
+                    let value = match &column.missing {
+                        Some(text) => column.missing_value(text)?,
+                        None => ScalarValue::try_from(field.data_type())?,
+                    };
+                    value.to_array_of_size(rows.num_rows())?
+                }
+            };
+            columns.push(array);
+        }
+        Ok(RecordBatch::try_new(schema, columns)?)
+    }
+
+    /// The values that blocks written before a column existed read for it, by physical
+    /// column name; columns that read NULL there are left out.
+    pub fn missing_values(&self) -> crate::error::Result<HashMap<String, ScalarValue>> {
+        let mut values = HashMap::new();
+        for column in &self.columns {
+            if let Some(text) = &column.missing {
+                values.insert(column.physical_name(), column.missing_value(text)?);
+            }
+        }
+        Ok(values)
+    }
+}
+
+/// The text form of `value` that `ColumnDef::missing_value` reads back exactly.
+pub fn missing_text(value: &ScalarValue) -> crate::error::Result<Option<String>> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    let array = value.to_array()?;
+    let text = arrow::util::display::array_value_to_string(&array, 0)?;
+    Ok(Some(text))
 }

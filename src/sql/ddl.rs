@@ -52,36 +52,12 @@ pub fn table_def(create: &ast::CreateTable) -> Result<TableDef> {
     }
     let mut columns: Vec<ColumnDef> = Vec::new();
     for (index, column) in create.columns.iter().enumerate() {
-        let column_name = normalize_ident(&column.name);
-        if columns.iter().any(|c| c.name == column_name) {
+        let def = column_def(column, index as u32 + 1)?;
+        if columns.iter().any(|c| c.name == def.name) {
             return Err(Error::InvalidInput(format!(
-                "column \"{column_name}\" specified more than once"
+                "column \"{}\" specified more than once",
+                def.name
             )));
-        }
-        let mut def = ColumnDef {
-            id: index as u32 + 1,
-            name: column_name,
-            column_type: column_type(&column.data_type)?,
-            not_null: false,
-            default: None,
-        };
-        for option in &column.options {
-            match &option.option {
-                ColumnOption::Null => def.not_null = false,
-                ColumnOption::NotNull => def.not_null = true,
-                ColumnOption::Default(expr) => {
-                    let sql = expr.to_string();
-                    parse_default(&sql).map_err(|e| Error::InvalidInput(e.to_string()))?;
-                    def.default = Some(sql);
-                }
-                // A primary key implies NOT NULL; uniqueness is not enforced yet.
-                ColumnOption::PrimaryKey(_) => def.not_null = true,
-                other => {
-                    return Err(Error::Unsupported(format!(
-                        "column option \"{other}\" is not supported yet"
-                    )))
-                }
-            }
         }
         columns.push(def);
     }
@@ -92,7 +68,39 @@ pub fn table_def(create: &ast::CreateTable) -> Result<TableDef> {
         columns,
         next_column_id,
         retention_micros: table_options(&create.table_options)?,
+        schema_version: 1,
     })
+}
+
+/// A column as CREATE TABLE or ALTER TABLE ... ADD COLUMN declares it, with id `id`.
+pub fn column_def(column: &ast::ColumnDef, id: u32) -> Result<ColumnDef> {
+    let mut def = ColumnDef {
+        id,
+        name: normalize_ident(&column.name),
+        column_type: column_type(&column.data_type)?,
+        not_null: false,
+        default: None,
+        missing: None,
+    };
+    for option in &column.options {
+        match &option.option {
+            ColumnOption::Null => def.not_null = false,
+            ColumnOption::NotNull => def.not_null = true,
+            ColumnOption::Default(expr) => {
+                let sql = expr.to_string();
+                parse_default(&sql).map_err(|e| Error::InvalidInput(e.to_string()))?;
+                def.default = Some(sql);
+            }
+            // A primary key implies NOT NULL; uniqueness is not enforced yet.
+            ColumnOption::PrimaryKey(_) => def.not_null = true,
+            other => {
+                return Err(Error::Unsupported(format!(
+                    "column option \"{other}\" is not supported yet"
+                )))
+            }
+        }
+    }
+    Ok(def)
 }
 
 /// `WITH (retention = '3 days')`: how long the table's history stays readable. It is
@@ -107,6 +115,12 @@ fn table_options(options: &ast::CreateTableOptions) -> Result<Option<i64>> {
             )))
         }
     };
+    retention_option(options)
+}
+
+/// The retention among table options (`CREATE TABLE ... WITH (...)`, `ALTER TABLE ...
+/// SET (...)`); retention is the only table option so far.
+pub fn retention_option(options: &[ast::SqlOption]) -> Result<Option<i64>> {
     let mut retention = None;
     for option in options {
         match option {

@@ -1,8 +1,9 @@
 //! The SQL session: parses statements and routes each one. DataFusion plans and runs
-//! queries and INSERTs against Grizzly's catalog; Grizzly runs CREATE/DROP TABLE, COPY,
-//! SET/SHOW and the transaction statements itself. `session.rs` holds the routing,
-//! `ddl.rs`, `copy*.rs` and `settings.rs` the statements Grizzly runs itself.
+//! queries and INSERTs against Grizzly's catalog; Grizzly runs CREATE/ALTER/DROP TABLE,
+//! COPY, SET/SHOW and the transaction statements itself. `session.rs` holds the routing,
+//! `ddl.rs`, `alter.rs`, `copy*.rs` and `settings.rs` the statements Grizzly runs itself.
 
+mod alter;
 pub mod copy;
 mod copy_convert;
 mod copy_in;

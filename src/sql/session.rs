@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, RecordBatch, StringArray, UInt64Array};
+use datafusion::arrow::array::{Array, Int64Array, RecordBatch, StringArray, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
 use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::execution::session_state::SessionState;
@@ -27,10 +27,10 @@ use parking_lot::Mutex;
 
 use super::copy::CopyFormat;
 use super::copy_in::CopyIn;
-use super::ddl;
 use super::functions::session_functions;
 use super::settings::Settings;
 use super::time_travel;
+use super::{alter, ddl};
 use crate::catalog::provider::GrizzlySchema;
 use crate::catalog::{ColumnDef, ColumnType, TableDef};
 use crate::error::{Error, Result};
@@ -53,6 +53,9 @@ pub struct Prepared {
     /// The statement reads a table AS OF a time: it is planned again at each execution,
     /// so `now()` and parameters in the time are evaluated then, not at Parse.
     reads_the_past: bool,
+    /// `Database::ddl_epoch` when planned: a table created, altered or dropped since
+    /// makes the plan stale, and it is planned again at its next execution.
+    ddl_epoch: u64,
 }
 
 /// What executing a statement produced.
@@ -200,9 +203,11 @@ impl Session {
             param_fields: Vec::new(),
             output: None,
             reads_the_past,
+            ddl_epoch: self.db.ddl_epoch(),
         };
         match &prepared.statement {
             Statement::CreateTable(_)
+            | Statement::AlterTable(_)
             | Statement::Drop { .. }
             | Statement::Copy { .. }
             | Statement::StartTransaction { .. }
@@ -319,12 +324,13 @@ impl Session {
     /// `param_types` where those are known).
     pub async fn execute(&self, prepared: &Prepared, params: Vec<ScalarValue>) -> Result<Outcome> {
         if let Some(plan) = &prepared.plan {
-            let plan = if prepared.reads_the_past {
+            let stale = prepared.ddl_epoch != self.db.ddl_epoch();
+            let plan = if prepared.reads_the_past || stale {
                 let mut statement = prepared.statement.clone();
                 time_travel::bind_version_params(&mut statement, Some(&params))?;
                 let replanned = super::rewrite::bytea_input(self.plan(&statement).await?)?;
-                // The client was told the columns at Describe; a table whose columns
-                // differed at the bound time cannot be sent under that description.
+                // The client was told the columns at Describe; rows of other columns
+                // cannot be sent under that description.
                 let types = |p: &LogicalPlan| -> Vec<DataType> {
                     p.schema()
                         .fields()
@@ -333,11 +339,21 @@ impl Session {
                         .collect()
                 };
                 if types(&replanned) != types(plan) {
-                    return Err(Error::InvalidInput(
-                        "the columns of a table at the AS OF time differ from those described \
-                         when the statement was prepared; prepare it with that time written out"
-                            .into(),
-                    ));
+                    return Err(if prepared.reads_the_past {
+                        Error::InvalidInput(
+                            "the columns of a table at the AS OF time differ from those \
+                             described when the statement was prepared; prepare it with that \
+                             time written out"
+                                .into(),
+                        )
+                    } else {
+                        // PostgreSQL's words for the same case.
+                        Error::Unsupported(
+                            "cached plan must not change result type: a table the statement \
+                             reads was altered since it was prepared; prepare it again"
+                                .into(),
+                        )
+                    });
                 }
                 replanned
             } else {
@@ -358,6 +374,7 @@ impl Session {
         }
         match &prepared.statement {
             Statement::CreateTable(create) => self.create_table(create).await,
+            Statement::AlterTable(alter) => self.alter_table(alter).await,
             Statement::Drop {
                 object_type,
                 if_exists,
@@ -370,7 +387,13 @@ impl Session {
                     )));
                 }
                 for name in names {
-                    self.db.drop_table(&ddl::table_name(name)?, *if_exists)?;
+                    let name = ddl::table_name(name)?;
+                    // Writes in flight finish first, so none commits into a dropped table.
+                    let _lock = match self.db.table(&name) {
+                        Some(table) => Some(self.db.lock_for_alter(table.id).await),
+                        None => None,
+                    };
+                    self.db.drop_table(&name, *if_exists)?;
                 }
                 Ok(Outcome::command("DROP TABLE"))
             }
@@ -381,7 +404,10 @@ impl Session {
                 options,
                 legacy_options,
                 ..
-            } => self.copy(source, *to, target, options, legacy_options),
+            } => {
+                self.copy(source, *to, target, options, legacy_options)
+                    .await
+            }
             Statement::StartTransaction { .. } => {
                 *self.transaction.lock() = Transaction {
                     open: true,
@@ -435,7 +461,7 @@ impl Session {
                         let def = self.db.table(table).ok_or_else(|| {
                             Error::UndefinedTable(format!("relation \"{table}\" does not exist"))
                         })?;
-                        let mut writer = TableWriter::new(self.db.clone(), def);
+                        let mut writer = TableWriter::begin(self.db.clone(), def).await?;
                         writer.push(batch.columns())?;
                         writer.commit().await?
                     }
@@ -513,6 +539,7 @@ impl Session {
                 column_type: column_type_for(field.data_type())?,
                 not_null: false,
                 default: None,
+                missing: None,
             });
         }
         let next_column_id = columns.len() as u32 + 1;
@@ -522,6 +549,7 @@ impl Session {
             columns,
             next_column_id,
             retention_micros: None,
+            schema_version: 1,
         };
         if !self.db.create_table(def, create.if_not_exists)? {
             return Ok(Outcome::Command {
@@ -540,7 +568,7 @@ impl Session {
             .await?
             .execute_stream()
             .await?;
-        let mut writer = TableWriter::new(self.db.clone(), def.clone());
+        let mut writer = TableWriter::begin(self.db.clone(), def.clone()).await?;
         while let Some(batch) = stream.next().await {
             let batch = batch?;
             let columns: Vec<_> = def
@@ -560,7 +588,56 @@ impl Session {
         })
     }
 
-    fn copy(
+    async fn alter_table(&self, alter: &ast::AlterTable) -> Result<Outcome> {
+        let name = ddl::table_name(&alter.name)?;
+        let Some(table) = self.db.table(&name) else {
+            if alter.if_exists {
+                return Ok(Outcome::command("ALTER TABLE"));
+            }
+            return Err(Error::UndefinedTable(format!(
+                "relation \"{name}\" does not exist"
+            )));
+        };
+        // Wait for writes in flight, then read the definition they leave.
+        let _lock = self.db.lock_for_alter(table.id).await;
+        let table = self
+            .db
+            .table_by_id(table.id)
+            .ok_or_else(|| Error::UndefinedTable(format!("relation \"{name}\" does not exist")))?;
+        let (def, checks) = alter::apply(&table, &alter.operations)?;
+        for check in &checks {
+            self.run_check(&table, check).await?;
+        }
+        self.db.alter_table(def).await?;
+        self.forget_plans();
+        Ok(Outcome::command("ALTER TABLE"))
+    }
+
+    /// Fails with 23502 if the rows of `table` break `check`.
+    async fn run_check(&self, table: &TableDef, check: &alter::Check) -> Result<()> {
+        let filter = match check {
+            alter::Check::NoNulls { column, .. } => {
+                format!(" WHERE {} IS NULL", quote_ident(column))
+            }
+            alter::Check::Empty { .. } => String::new(),
+        };
+        let sql = format!("SELECT count(*) FROM {}{filter}", quote_ident(&table.name));
+        let batches = self.ctx.sql(&sql).await?.collect().await?;
+        let count = batches
+            .first()
+            .and_then(|b| b.column(0).as_any().downcast_ref::<Int64Array>())
+            .map_or(0, |a| a.value(0));
+        if count > 0 {
+            return Err(Error::NotNullViolation(format!(
+                "column \"{}\" of relation \"{}\" contains null values",
+                check.column(),
+                table.name
+            )));
+        }
+        Ok(())
+    }
+
+    async fn copy(
         &self,
         source: &ast::CopySource,
         to: bool,
@@ -588,6 +665,8 @@ impl Session {
             .db
             .table(&name)
             .ok_or_else(|| Error::UndefinedTable(format!("relation \"{name}\" does not exist")))?;
+        let writer = TableWriter::begin(self.db.clone(), def).await?;
+        let def = writer.def().clone();
         let format = CopyFormat::from_options(options, legacy_options)?;
         let defaults = def
             .columns
@@ -595,7 +674,6 @@ impl Session {
             .map(default_value)
             .collect::<Result<Vec<_>>>()?;
         let columns = columns.iter().map(ddl::normalize_ident).collect();
-        let writer = TableWriter::new(self.db.clone(), def.clone());
         let copy = CopyIn::new(def, columns, format, defaults, writer)?;
         self.transaction.lock().writes += 1;
         Ok(Outcome::CopyIn(Box::new(copy)))
@@ -848,4 +926,9 @@ fn collect_cte_names(statement: &Statement, names: &mut Vec<String>) {
         }
         _ => {}
     }
+}
+
+/// `name` as a double-quoted SQL identifier.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }

@@ -58,7 +58,17 @@ pub struct Database {
     pub(super) wal: Wal,
     /// One flush at a time.
     flush_lock: tokio::sync::Mutex<()>,
+    /// Per table, between writes and ALTER TABLE: a write holds it shared from the start
+    /// of its statement to its commit, ALTER exclusively (as PostgreSQL's table locks).
+    table_locks: Mutex<HashMap<u64, Arc<tokio::sync::RwLock<()>>>>,
+    /// Counts CREATE, ALTER and DROP TABLE, so plans made before one can be remade.
+    ddl_epoch: std::sync::atomic::AtomicU64,
 }
+
+/// Held by a write to a table from its start to its commit; keeps ALTER TABLE out.
+pub type WriteLock = tokio::sync::OwnedRwLockReadGuard<()>;
+/// Held by ALTER TABLE; no write to the table is in flight while it is held.
+pub type AlterLock = tokio::sync::OwnedRwLockWriteGuard<()>;
 
 impl Database {
     /// Opens (or creates) the data directory and recovers: loads the manifest, replays the
@@ -85,7 +95,7 @@ impl Database {
                 return Ok(()); // already in a block
             }
             let schema = table.def.physical_schema_with_ts();
-            let rows = record.rows.with_schema(table.def.physical_schema())?;
+            let rows = table.def.conform(&record.rows)?;
             state.memtables.entry(record.table_id).or_default().insert(
                 record.lsn,
                 record.commit_ts,
@@ -145,6 +155,8 @@ impl Database {
             state,
             wal,
             flush_lock: tokio::sync::Mutex::new(()),
+            table_locks: Mutex::new(HashMap::new()),
+            ddl_epoch: Default::default(),
         }))
     }
 
@@ -161,6 +173,15 @@ impl Database {
             .read()
             .manifest
             .table_by_name(name)
+            .map(|t| t.def.clone())
+    }
+
+    pub fn table_by_id(&self, table_id: u64) -> Option<TableDef> {
+        self.state
+            .read()
+            .manifest
+            .tables
+            .get(&table_id)
             .map(|t| t.def.clone())
     }
 
@@ -213,7 +234,7 @@ impl Database {
         }
         def.id = manifest.state().next_table_id;
         manifest.commit(self.clock.next(), vec![Action::CreateTable { table: def }])?;
-        self.publish(&manifest, |_| {});
+        self.publish_ddl(&manifest, |_| {});
         Ok(true)
     }
 
@@ -230,7 +251,62 @@ impl Database {
                 "table \"{name}\" does not exist"
             )));
         };
-        let (table_id, def) = (table.def.id, table.def.clone());
+        let def = table.def.clone();
+        let drop = Action::DropTable { table_id: def.id };
+        self.commit_with_memtable(&mut manifest, &def, drop)?;
+        Ok(true)
+    }
+
+    fn table_lock(&self, table_id: u64) -> Arc<tokio::sync::RwLock<()>> {
+        self.table_locks.lock().entry(table_id).or_default().clone()
+    }
+
+    /// Waits until no ALTER TABLE of the table runs, and keeps one from starting.
+    pub async fn lock_for_write(&self, table_id: u64) -> WriteLock {
+        self.table_lock(table_id).read_owned().await
+    }
+
+    /// Waits until no write to the table is in flight, and keeps new ones waiting.
+    pub async fn lock_for_alter(&self, table_id: u64) -> AlterLock {
+        self.table_lock(table_id).write_owned().await
+    }
+
+    /// Replaces a table's definition (ALTER TABLE); the caller holds its `AlterLock`.
+    /// The memtable's rows are flushed into a block under the old definition by the same
+    /// manifest version, so the memtable only ever holds rows of the current definition.
+    /// No block is rewritten: scans read blocks of older definitions through the current
+    /// one (`table::scan`).
+    pub async fn alter_table(&self, def: TableDef) -> Result<()> {
+        let _flushing = self.flush_lock.lock().await;
+        let table_id = def.id;
+        let mut manifest = self.manifest.lock();
+        let Some(table) = manifest.state().tables.get(&table_id) else {
+            return Err(Error::UndefinedTable(format!(
+                "relation \"{}\" does not exist",
+                def.name
+            )));
+        };
+        let old = table.def.clone();
+        if old.name != def.name && manifest.state().table_by_name(&def.name).is_some() {
+            return Err(Error::DuplicateTable(format!(
+                "relation \"{}\" already exists",
+                def.name
+            )));
+        }
+        let alter = Action::AlterTable { table: def };
+        tokio::task::block_in_place(|| self.commit_with_memtable(&mut manifest, &old, alter))
+    }
+
+    /// Commits `change` to the table `def` together with a flush of its memtable (written
+    /// under `def`), and empties the memtable: DROP and ALTER TABLE keep the rows that
+    /// were committed before them in the version that makes the change.
+    fn commit_with_memtable(
+        &self,
+        manifest: &mut Manifest,
+        def: &TableDef,
+        change: Action,
+    ) -> Result<()> {
+        let table_id = def.id;
         let entries = self
             .state
             .read()
@@ -240,22 +316,22 @@ impl Database {
             .unwrap_or_default();
         let mut actions = Vec::new();
         let mut written = None;
-        if let Some((block, lsn)) = self.write_block(&def, &entries)? {
+        if let Some((block, lsn)) = self.write_block(def, &entries)? {
             written = Some(self.paths.resolve(&block.path));
             actions.push(Action::AddBlock { table_id, block });
             actions.push(Action::Flushed { table_id, lsn });
         }
-        actions.push(Action::DropTable { table_id });
+        actions.push(change);
         if let Err(err) = manifest.commit(self.clock.next(), actions) {
             if let Some(path) = written {
                 let _ = std::fs::remove_file(path);
             }
             return Err(err);
         }
-        self.publish(&manifest, |state| {
+        self.publish_ddl(manifest, |state| {
             state.memtables.remove(&table_id);
         });
-        Ok(true)
+        Ok(())
     }
 
     /// Commits `rows` (in the table's physical schema) through the WAL.
@@ -288,6 +364,17 @@ impl Database {
         manifest.commit(commit_ts, actions)?;
         self.publish(&manifest, |_| {});
         Ok(commit_ts)
+    }
+
+    /// How many times a table has been created, altered or dropped since start-up.
+    pub fn ddl_epoch(&self) -> u64 {
+        self.ddl_epoch.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn publish_ddl(&self, manifest: &Manifest, also: impl FnOnce(&mut State)) {
+        self.publish(manifest, also);
+        self.ddl_epoch
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// Copies the manifest's new state into `state`, together with `also`, atomically.

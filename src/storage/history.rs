@@ -202,6 +202,19 @@ impl Database {
                             schema_version: 1,
                         });
                     }
+                    // Also a table renamed to this name: its history from then on.
+                    Action::AlterTable { table }
+                        if ids.contains(&table.id) || table.name == name =>
+                    {
+                        ids.insert(table.id);
+                        schema_versions.insert(table.id, table.schema_version);
+                        entries.push(HistoryEntry {
+                            commit_ts: version.commit_ts,
+                            operation: "ALTER TABLE",
+                            rows_added: 0,
+                            schema_version: table.schema_version,
+                        });
+                    }
                     Action::AddBlock { table_id, block }
                         if ids.contains(table_id) && !forgotten.contains(table_id) =>
                     {
@@ -383,9 +396,11 @@ mod tests {
                 column_type: ColumnType::Integer,
                 not_null: false,
                 default: None,
+                missing: None,
             }],
             next_column_id: 2,
             retention_micros: None,
+            schema_version: 1,
         }
     }
 

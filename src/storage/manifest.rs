@@ -2,8 +2,8 @@
 //! replays to.
 //!
 //! Each commit writes one version file, `manifest/{version:020}.json`, holding
-//! `{ "version", "commit_ts", "actions": [...] }`. Actions are create/drop table, add
-//! block and "flushed" (a table's WAL records up to an LSN now live in blocks). The state
+//! `{ "version", "commit_ts", "actions": [...] }`. Actions are create/alter/drop table,
+//! add block and "flushed" (a table's WAL records up to an LSN now live in blocks). The state
 //! at any version is the log replayed up to it; every `checkpoint_every` versions the
 //! whole state is also written as `{version:020}.checkpoint` so that opening does not
 //! replay from the beginning. Files are written atomically (temporary file, fsync,
@@ -68,6 +68,10 @@ pub enum Action {
     /// A table dropped before the retention horizon is forgotten: its blocks are deleted.
     ForgetTable {
         table_id: u64,
+    },
+    /// ALTER TABLE: the table's definition from now on (same id; columns keep their ids).
+    AlterTable {
+        table: TableDef,
     },
 }
 
@@ -144,6 +148,9 @@ impl ManifestState {
                 }
                 Action::ForgetTable { table_id } => {
                     self.dropped.remove(table_id);
+                }
+                Action::AlterTable { table } => {
+                    self.table_mut(table.id)?.def = table.clone();
                 }
             }
         }
@@ -390,6 +397,7 @@ mod tests {
             column_type: ColumnType::Integer,
             not_null: false,
             default: None,
+            missing: None,
         };
         TableDef {
             id,
@@ -397,6 +405,7 @@ mod tests {
             columns: vec![column],
             next_column_id: 2,
             retention_micros: None,
+            schema_version: 1,
         }
     }
 

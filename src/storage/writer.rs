@@ -16,7 +16,7 @@ use arrow::compute::concat_batches;
 use arrow::datatypes::DataType;
 
 use super::block::BlockWriter;
-use super::database::Database;
+use super::database::{Database, WriteLock};
 use super::manifest::BlockMeta;
 use crate::catalog::{ColumnType, TableDef};
 use crate::error::{Error, Result};
@@ -28,6 +28,8 @@ const MAX_BLOCK_ROWS: u64 = 4 * 1024 * 1024;
 pub struct TableWriter {
     db: Arc<Database>,
     def: TableDef,
+    /// Keeps ALTER TABLE of this table out until the write commits or is dropped.
+    _lock: WriteLock,
     buffered: Vec<RecordBatch>,
     buffered_bytes: usize,
     block: Option<BlockWriter>,
@@ -36,16 +38,40 @@ pub struct TableWriter {
 }
 
 impl TableWriter {
-    pub fn new(db: Arc<Database>, def: TableDef) -> TableWriter {
-        TableWriter {
+    /// Starts a write of rows shaped by `def`. Fails with 40001 if the table has been
+    /// altered since `def` was read (the statement was planned against an older schema).
+    pub async fn begin(db: Arc<Database>, def: TableDef) -> Result<TableWriter> {
+        let lock = db.lock_for_write(def.id).await;
+        match db.table_by_id(def.id) {
+            Some(current) if current.schema_version == def.schema_version => {}
+            Some(_) => {
+                return Err(Error::SerializationFailure(format!(
+                    "table \"{}\" was altered while this statement was being planned; \
+                     run it again",
+                    def.name
+                )))
+            }
+            None => {
+                return Err(Error::UndefinedTable(format!(
+                    "relation \"{}\" was dropped while this statement was being planned",
+                    def.name
+                )))
+            }
+        }
+        Ok(TableWriter {
             db,
             def,
+            _lock: lock,
             buffered: Vec::new(),
             buffered_bytes: 0,
             block: None,
             staged: Vec::new(),
             rows: 0,
-        }
+        })
+    }
+
+    pub fn def(&self) -> &TableDef {
+        &self.def
     }
 
     pub fn rows(&self) -> u64 {

@@ -2,6 +2,7 @@
 //! a snapshot (Parquet blocks with pushdown, unioned with the memtable); `sink.rs` writes
 //! INSERT results through a `TableWriter`.
 
+mod evolution;
 mod scan;
 mod sink;
 
@@ -90,6 +91,14 @@ impl TableProvider for GrizzlyTable {
                 self.def.name
             )))
         })?;
+        if snapshot.def.schema_version != self.def.schema_version {
+            // The projection's column indexes are those of the definition planned with.
+            return Err(crate::error::Error::SerializationFailure(format!(
+                "table \"{}\" was altered while this statement was being planned; run it again",
+                self.def.name
+            ))
+            .into());
+        }
         scan::plan_scan(state, &snapshot, projection, filters, limit)
     }
 

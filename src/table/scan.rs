@@ -11,6 +11,9 @@
 //!                     and page-index pruning) and limit pushed down
 //!     DataSourceExec: memtable batches
 //! ```
+//!
+//! Blocks written under older definitions of the table are read through the current
+//! one (`evolution.rs`).
 
 use std::sync::Arc;
 
@@ -39,7 +42,9 @@ use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::ExecutionPlan;
 
+use super::evolution::MissingColumns;
 use crate::catalog::column::COMMIT_TS_COLUMN;
+use crate::catalog::TableDef;
 
 use crate::storage::TableSnapshot;
 
@@ -77,6 +82,7 @@ pub fn plan_scan(
                 .with_statistics(block_statistics(snapshot, &physical_schema))
                 .with_projection_indices(projection.cloned())?
                 .with_limit(limit)
+                .with_expr_adapter(Some(missing_columns(def)?))
                 .build();
         inputs.push(DataSourceExec::from_data_source(config));
     }
@@ -149,6 +155,7 @@ fn later_blocks_scan(
     let config = FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), Arc::new(source))
         .with_file_groups(vec![FileGroup::new(files)])
         .with_projection_indices(Some(read))?
+        .with_expr_adapter(Some(missing_columns(def)?))
         .build();
     let scan = DataSourceExec::from_data_source(config);
     let ts_position = columns.len();
@@ -170,6 +177,11 @@ fn later_blocks_scan(
         })
         .collect();
     Ok(Arc::new(ProjectionExec::try_new(keep, filtered)?))
+}
+
+/// Reads blocks written before some of `def`'s columns existed (see `evolution.rs`).
+fn missing_columns(def: &TableDef) -> Result<Arc<MissingColumns>> {
+    Ok(Arc::new(MissingColumns::new(def.missing_values()?)))
 }
 
 /// What the manifest knows of the blocks without opening them: exact row counts and

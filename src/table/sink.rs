@@ -59,7 +59,7 @@ impl DataSink for GrizzlySink {
         mut data: SendableRecordBatchStream,
         _context: &Arc<TaskContext>,
     ) -> Result<u64> {
-        let mut writer = TableWriter::new(self.db.clone(), self.def.clone());
+        let mut writer = TableWriter::begin(self.db.clone(), self.def.clone()).await?;
         while let Some(batch) = data.next().await {
             writer.push(batch?.columns())?;
         }

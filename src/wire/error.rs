@@ -31,6 +31,8 @@ pub fn classify(err: &Error) -> (&'static str, String) {
         Error::UndefinedTable(_) => "42P01",
         Error::UndefinedColumn(_) => "42703",
         Error::DuplicateTable(_) => "42P07",
+        Error::DuplicateColumn(_) => "42701",
+        Error::SerializationFailure(_) => "40001",
         Error::UndefinedObject(_) => "42704",
         Error::UndefinedFunction(_) => "42883",
         Error::InvalidInput(_) => "22023",

@@ -205,3 +205,31 @@ pub async fn copy_in(client: &Client, sql: &str, data: &str) -> Result<u64, toki
     sink.send(Bytes::copy_from_slice(data.as_bytes())).await?;
     sink.finish().await
 }
+
+/// The plan text of `EXPLAIN ANALYZE <sql>`, with its run-time metrics.
+pub async fn explain_analyze(client: &Client, sql: &str) -> String {
+    client
+        .simple_query(&format!("EXPLAIN ANALYZE {sql}"))
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(row) => row.get(1).map(str::to_string),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The metric `name=N total → M matched` from EXPLAIN ANALYZE output, as (N, M).
+pub fn pruning(plan: &str, name: &str) -> (u64, u64) {
+    let start = plan
+        .find(&format!("{name}="))
+        .unwrap_or_else(|| panic!("no {name} in plan:\n{plan}"));
+    let numbers: Vec<u64> = plan[start + name.len() + 1..]
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .take(2)
+        .map(|s| s.parse().unwrap())
+        .collect();
+    (numbers[0], numbers[1])
+}
