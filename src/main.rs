@@ -6,10 +6,28 @@ use clap::Parser;
 use grizzly::config::Config;
 use grizzly::server::Server;
 
-/// glibc's allocator spent 12% of the server's CPU on single-row commits (arena locks,
-/// trimming and re-faulting freed pages); mimalloc keeps freed pages per thread.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// The server's allocator: mimalloc, told to return freed memory to the system at once
+/// (docs/decisions/2026-11-24-allocator.md).
+mod allocator {
+    #[global_allocator]
+    static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+    // Option numbers of the mimalloc v3 sources that libmimalloc-sys 0.1.49 builds
+    // (c_src/mimalloc/v3/include/mimalloc.h, `mi_option_e`); the crate is pinned in
+    // Cargo.toml so these cannot drift.
+    const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+    pub fn configure() {
+        // SAFETY: setting options is allowed at any time; these only change when freed
+        // memory is given back to the system (at once) and how arenas are committed
+        // (on demand), which keeps peak RSS close to what is in use.
+        unsafe {
+            libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0);
+            libmimalloc_sys::mi_option_set(PURGE_DELAY, 0);
+        }
+    }
+}
 
 /// Grizzly: an analytical database that speaks the PostgreSQL wire protocol.
 ///
@@ -54,6 +72,7 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    allocator::configure();
     let args = Args::parse();
     if let Some(Command::Restore {
         data_dir,

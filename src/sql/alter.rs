@@ -226,6 +226,12 @@ fn alter_column(
                     to.sql_name()
                 )));
             }
+            // Rows predating the column read its missing value as the old type widened,
+            // like the values stored in blocks (0.1::real is 0.10000000149011612 as double).
+            if let Some(text) = &column.missing {
+                let widened = column.missing_value(text)?.cast_to(&to.to_arrow())?;
+                column.missing = missing_text(&widened)?;
+            }
             column.column_type = to;
         }
         AlterColumnOperation::AddGenerated { .. } => {
