@@ -14,6 +14,7 @@ mod functions;
 mod insert_checks;
 mod insert_values;
 mod naming;
+mod numbers;
 mod rewrite;
 mod session;
 pub mod settings;
