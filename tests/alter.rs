@@ -86,6 +86,19 @@ async fn alter_rewrites_no_block_and_keeps_pruning() {
         .await
         .unwrap();
     assert_eq!(flagged.get::<_, i64>(0), rows as i64);
+
+    // Block statistics know nothing of the added column's default, and are never taken
+    // as answers: aggregates over it read the rows.
+    let row = client
+        .query_one(
+            "SELECT count(flag), min(flag), max(flag), min(code), max(code) FROM events",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), rows as i64);
+    assert_eq!((row.get::<_, i32>(1), row.get::<_, i32>(2)), (1, 1));
+    assert_eq!((row.get::<_, i64>(3), row.get::<_, i64>(4)), (0, 6));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -15,17 +15,19 @@
 //! Blocks written under older definitions of the table are read through the current
 //! one (`evolution.rs`).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::Session;
 use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::ScalarValue;
-use datafusion::common::{Column, DFSchema, Statistics};
+use datafusion::common::{Column, ColumnStatistics, DFSchema, Statistics};
 use datafusion::config::TableParquetOptions;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result;
@@ -33,6 +35,7 @@ use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::Expr;
 use datafusion::logical_expr::Operator;
+use datafusion::parquet::file::metadata::ParquetMetaDataReader;
 use datafusion::physical_expr::create_physical_expr;
 use datafusion::physical_expr::expressions::Column as PhysicalColumn;
 use datafusion::physical_expr::expressions::{BinaryExpr, Literal};
@@ -41,6 +44,7 @@ use datafusion::physical_plan::filter::FilterExec;
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::ExecutionPlan;
+use parking_lot::Mutex;
 
 use super::evolution::MissingColumns;
 use crate::catalog::column::COMMIT_TS_COLUMN;
@@ -184,16 +188,58 @@ fn missing_columns(def: &TableDef) -> Result<Arc<MissingColumns>> {
     Ok(Arc::new(MissingColumns::new(def.missing_values()?)))
 }
 
-/// What the manifest knows of the blocks without opening them: exact row counts and
-/// their size on disk. Join planning uses these to build hash tables on the smaller
-/// side; without them it keeps the order the query was written in.
+/// The blocks' statistics for join and aggregate planning: exact row counts and on-disk
+/// size from the manifest, and per-column min, max and null count from each block's
+/// Parquet footer (read once per block and definition, then cached). Column statistics
+/// are only estimates (`Inexact`): a block may predate a column (its footer knows nothing
+/// of the default) or hold it in a narrower type, and nothing may answer a query from
+/// them. With them DataFusion sees, for example, that a filtered aggregate is smaller
+/// than a three-way join and builds the hash table on it (TPC-H Q18).
 fn block_statistics(snapshot: &TableSnapshot, schema: &SchemaRef) -> Statistics {
-    let mut statistics = Statistics::new_unknown(schema);
+    let per_block: Vec<Statistics> = snapshot
+        .blocks
+        .iter()
+        .map(|block| {
+            footer_statistics(snapshot, &block.path, schema)
+                .unwrap_or_else(|| Statistics::new_unknown(schema))
+        })
+        .collect();
+    let mut statistics = Statistics::try_merge_iter(per_block.iter(), schema)
+        .map(Statistics::to_inexact)
+        .unwrap_or_else(|_| Statistics::new_unknown(schema));
     let rows: u64 = snapshot.blocks.iter().map(|b| b.rows).sum();
     let bytes: u64 = snapshot.blocks.iter().map(|b| b.bytes).sum();
     statistics.num_rows = Precision::Exact(rows as usize);
     statistics.total_byte_size = Precision::Inexact(bytes as usize);
     statistics
+}
+
+/// Column statistics of one block under `schema`, by block path and the schema version
+/// they were computed for. Blocks are immutable, so entries never go stale.
+fn footer_statistics(
+    snapshot: &TableSnapshot,
+    path: &str,
+    schema: &SchemaRef,
+) -> Option<Statistics> {
+    type Cache = Mutex<HashMap<(String, u64), Statistics>>;
+    static CACHE: LazyLock<Cache> = LazyLock::new(Default::default);
+    let key = (path.to_string(), snapshot.def.schema_version);
+    if let Some(statistics) = CACHE.lock().get(&key) {
+        return Some(statistics.clone());
+    }
+    let file = std::fs::File::open(snapshot.root.join(path)).ok()?;
+    let metadata = ParquetMetaDataReader::new().parse_and_finish(&file).ok()?;
+    let mut statistics =
+        DFParquetMetadata::statistics_from_parquet_metadata(&metadata, schema).ok()?;
+    let stored = metadata.file_metadata().schema_descr();
+    for (column, field) in statistics.column_statistics.iter_mut().zip(schema.fields()) {
+        // A column the block predates reads a default the footer does not know.
+        if !stored.columns().iter().any(|c| c.name() == field.name()) {
+            *column = ColumnStatistics::new_unknown();
+        }
+    }
+    CACHE.lock().insert(key, statistics.clone());
+    Some(statistics)
 }
 
 /// A block as the local file system object store addresses it.
