@@ -128,7 +128,7 @@ async fn alter_under_concurrent_inserts_loses_no_acknowledged_row() {
                     Ok(n) => panic!("INSERT reported {n} rows"),
                     // Planned just before an ALTER and run just after: retried.
                     Err(err) if sqlstate(&err, "insert") == "40001" => {}
-                    Err(err) => panic!("insert {id} failed: {err}"),
+                    Err(err) => panic!("insert {id} failed: {:?}", err.as_db_error()),
                 }
             }
             acknowledged

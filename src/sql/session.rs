@@ -462,6 +462,14 @@ impl Session {
                         let def = self.db.table(table).ok_or_else(|| {
                             Error::UndefinedTable(format!("relation \"{table}\" does not exist"))
                         })?;
+                        // The rows have the columns the plan was made with; `begin` then
+                        // refuses the write if an ALTER commits after this check.
+                        if dml.target.schema().fields() != def.schema().fields() {
+                            return Err(Error::SerializationFailure(format!(
+                                "table \"{table}\" was altered while this statement was \
+                                 being planned; run it again"
+                            )));
+                        }
                         let mut writer = TableWriter::begin(self.db.clone(), def).await?;
                         writer.push(batch.columns())?;
                         writer.commit().await?
