@@ -35,6 +35,7 @@ use crate::catalog::provider::GrizzlySchema;
 use crate::catalog::{ColumnDef, ColumnType, TableDef};
 use crate::error::{Error, Result};
 use crate::storage::{Database, TableWriter};
+use crate::table::GrizzlyTable;
 
 /// How many prepared statements `Session::plans` keeps before starting over.
 const PLAN_CACHE_ENTRIES: usize = 256;
@@ -458,18 +459,19 @@ impl Session {
                 super::insert_checks::check_insert_types(dml)?;
                 let rows = match super::insert_values::constant_rows(dml)? {
                     Some(batch) => {
-                        let table = dml.table_name.table();
-                        let def = self.db.table(table).ok_or_else(|| {
-                            Error::UndefinedTable(format!("relation \"{table}\" does not exist"))
-                        })?;
-                        // The rows have the columns the plan was made with; `begin` then
-                        // refuses the write if an ALTER commits after this check.
-                        if dml.target.schema().fields() != def.schema().fields() {
-                            return Err(Error::SerializationFailure(format!(
-                                "table \"{table}\" was altered while this statement was \
-                                 being planned; run it again"
-                            )));
-                        }
+                        // The rows have the columns of the definition planned with;
+                        // `begin` refuses the write if an ALTER has committed since.
+                        let target = datafusion::datasource::source_as_provider(&dml.target)?;
+                        let def = target
+                            .as_ref()
+                            .downcast_ref::<GrizzlyTable>()
+                            .map(|table| table.def().clone())
+                            .ok_or_else(|| {
+                                Error::Internal(format!(
+                                    "INSERT target {} is not a Grizzly table",
+                                    dml.table_name
+                                ))
+                            })?;
                         let mut writer = TableWriter::begin(self.db.clone(), def).await?;
                         writer.push(batch.columns())?;
                         writer.commit().await?

@@ -185,6 +185,12 @@ impl Database {
             .map(|t| t.def.clone())
     }
 
+    /// The table's schema version (1 at CREATE, one more per ALTER), if it exists.
+    pub fn schema_version(&self, table_id: u64) -> Option<u64> {
+        let state = self.state.read();
+        Some(state.manifest.tables.get(&table_id)?.def.schema_version)
+    }
+
     /// The manifest version: it changes whenever a table is created, dropped or given
     /// new blocks, so a plan made at one version may be reused while it stays the same.
     pub fn manifest_version(&self) -> u64 {

@@ -11,5 +11,5 @@ pub mod paths;
 pub mod wal;
 pub mod writer;
 
-pub use database::{AlterLock, Database, TableSnapshot, WriteLock};
+pub use database::{Database, TableSnapshot};
 pub use writer::TableWriter;

@@ -42,8 +42,8 @@ impl TableWriter {
     /// altered since `def` was read (the statement was planned against an older schema).
     pub async fn begin(db: Arc<Database>, def: TableDef) -> Result<TableWriter> {
         let lock = db.lock_for_write(def.id).await;
-        match db.table_by_id(def.id) {
-            Some(current) if current.schema_version == def.schema_version => {}
+        match db.schema_version(def.id) {
+            Some(current) if current == def.schema_version => {}
             Some(_) => {
                 return Err(Error::SerializationFailure(format!(
                     "table \"{}\" was altered while this statement was being planned; \

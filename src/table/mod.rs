@@ -53,6 +53,11 @@ impl GrizzlyTable {
         })
     }
 
+    /// The definition the table was planned with.
+    pub fn def(&self) -> &TableDef {
+        &self.def
+    }
+
     /// The table as `snapshot` shows it, read-only (`FROM t AS OF TIMESTAMP ...`).
     pub fn past(db: Arc<Database>, snapshot: TableSnapshot) -> Result<GrizzlyTable> {
         let mut table = GrizzlyTable::new(db, snapshot.def.clone())?;
