@@ -117,9 +117,11 @@ impl ColumnDef {
 
     fn field(&self, name: String) -> Field {
         let metadata = [(PG_TYPE_METADATA.to_string(), self.column_type.sql_name())].into();
-        // Always nullable for DataFusion: NOT NULL is enforced by the TableWriter, which
-        // reports violations as SQLSTATE 23502 (Arrow would fail with a generic error).
-        Field::new(name, self.column_type.to_arrow(), true).with_metadata(metadata)
+        // NOT NULL columns are non-nullable for DataFusion, which plans with it (`NOT IN`
+        // without null-aware anti joins, for one). Writes are checked by the TableWriter,
+        // which reports violations as SQLSTATE 23502; the sink takes every column as
+        // nullable so that Arrow does not fail them first with a generic error.
+        Field::new(name, self.column_type.to_arrow(), !self.not_null).with_metadata(metadata)
     }
 }
 

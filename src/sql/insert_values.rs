@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow::datatypes::Schema;
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::execution::context::ExecutionProps;
 use datafusion::logical_expr::dml::InsertOp;
@@ -58,6 +59,35 @@ pub fn constant_rows(dml: &DmlStatement) -> Result<Option<RecordBatch>> {
         .collect::<datafusion::error::Result<Vec<ArrayRef>>>()?;
     let output = dml.input.schema().as_arrow().clone();
     Ok(Some(batch(Arc::new(output), columns, rows.num_rows())?))
+}
+
+/// DataFusion plans an INSERT's VALUES in the target table's schema, NOT NULL columns
+/// included, so a NULL for one fails as an internal Arrow error when the rows are built.
+/// Planned with every VALUES column nullable instead, the NULL reaches the TableWriter,
+/// which refuses it as PostgreSQL does (23502). Other plans are returned unchanged.
+pub fn nullable_values(plan: LogicalPlan) -> datafusion::error::Result<LogicalPlan> {
+    if !matches!(&plan, LogicalPlan::Dml(dml) if matches!(dml.op, WriteOp::Insert(_))) {
+        return Ok(plan);
+    }
+    let rewritten = plan.transform_up(|node| match node {
+        LogicalPlan::Values(values) => {
+            let fields = values
+                .schema
+                .iter()
+                .map(|(qualifier, field)| {
+                    let field = field.as_ref().clone().with_nullable(true);
+                    (qualifier.cloned(), Arc::new(field))
+                })
+                .collect();
+            let schema = DFSchema::new_with_metadata(fields, values.schema.metadata().clone())?;
+            Ok(Transformed::yes(LogicalPlan::Values(Values {
+                schema: Arc::new(schema),
+                values: values.values,
+            })))
+        }
+        other => Ok(Transformed::yes(other.recompute_schema()?)),
+    })?;
+    Ok(rewritten.data)
 }
 
 /// Literals, casts and signs, plus column references in the projection over VALUES.

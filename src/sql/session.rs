@@ -270,7 +270,7 @@ impl Session {
             .statement_to_plan(DFStatement::Statement(Box::new(statement.clone())))
             .await
         {
-            Ok(plan) => Ok(plan),
+            Ok(plan) => Ok(super::insert_values::nullable_values(plan)?),
             Err(err) => Err(self.explain_planning_error(statement, err)),
         }
     }

@@ -188,13 +188,16 @@ fn missing_columns(def: &TableDef) -> Result<Arc<MissingColumns>> {
     Ok(Arc::new(MissingColumns::new(def.missing_values()?)))
 }
 
-/// The blocks' statistics for join and aggregate planning: exact row counts and on-disk
-/// size from the manifest, and per-column min, max and null count from each block's
+/// The blocks' statistics for join and aggregate planning: exact row counts from the
+/// manifest, and per-column min, max, null count and in-memory size from each block's
 /// Parquet footer (read once per block and definition, then cached). Column statistics
 /// are only estimates (`Inexact`): a block may predate a column (its footer knows nothing
 /// of the default) or hold it in a narrower type, and nothing may answer a query from
 /// them. With them DataFusion sees, for example, that a filtered aggregate is smaller
-/// than a three-way join and builds the hash table on it (TPC-H Q18).
+/// than a three-way join and builds the hash table on it (TPC-H Q18). The table's size
+/// is left for DataFusion to add up from the columns a scan reads, as it does for
+/// Parquet files: the on-disk size of every column made a few selected columns look too
+/// big to build a hash table from on one partition (TPC-H Q16, Q19).
 fn block_statistics(snapshot: &TableSnapshot, schema: &SchemaRef) -> Statistics {
     let per_block: Vec<Statistics> = snapshot
         .blocks
@@ -208,9 +211,7 @@ fn block_statistics(snapshot: &TableSnapshot, schema: &SchemaRef) -> Statistics 
         .map(Statistics::to_inexact)
         .unwrap_or_else(|_| Statistics::new_unknown(schema));
     let rows: u64 = snapshot.blocks.iter().map(|b| b.rows).sum();
-    let bytes: u64 = snapshot.blocks.iter().map(|b| b.bytes).sum();
     statistics.num_rows = Precision::Exact(rows as usize);
-    statistics.total_byte_size = Precision::Inexact(bytes as usize);
     statistics
 }
 
