@@ -65,6 +65,17 @@ impl ColumnType {
         }
     }
 
+    /// The type queries see: strings as Utf8View, which the Parquet reader decodes into
+    /// directly and DataFusion compares, hashes and groups faster (short strings are held
+    /// inline). Blocks, the WAL and the memtable keep `to_arrow`'s Utf8, so the on-disk
+    /// format does not depend on it.
+    pub fn query_type(&self) -> DataType {
+        match self {
+            ColumnType::Text | ColumnType::Varchar { .. } => DataType::Utf8View,
+            other => other.to_arrow(),
+        }
+    }
+
     /// The type's name as PostgreSQL prints it.
     pub fn sql_name(&self) -> String {
         match self {
@@ -115,13 +126,13 @@ impl ColumnDef {
         Ok(value.cast_to(&self.column_type.to_arrow())?)
     }
 
-    fn field(&self, name: String) -> Field {
+    fn field(&self, name: String, data_type: DataType) -> Field {
         let metadata = [(PG_TYPE_METADATA.to_string(), self.column_type.sql_name())].into();
         // NOT NULL columns are non-nullable for DataFusion, which plans with it (`NOT IN`
         // without null-aware anti joins, for one). Writes are checked by the TableWriter,
         // which reports violations as SQLSTATE 23502; the sink takes every column as
         // nullable so that Arrow does not fail them first with a generic error.
-        Field::new(name, self.column_type.to_arrow(), !self.not_null).with_metadata(metadata)
+        Field::new(name, data_type, !self.not_null).with_metadata(metadata)
     }
 }
 
@@ -146,36 +157,42 @@ fn first_schema_version() -> u64 {
 }
 
 impl TableDef {
-    /// The schema users see: columns under their SQL names.
+    /// The schema users see: columns under their SQL names, in their query types.
     pub fn schema(&self) -> SchemaRef {
-        Arc::new(Schema::new(
-            self.columns
-                .iter()
-                .map(|c| c.field(c.name.clone()))
-                .collect::<Vec<_>>(),
-        ))
+        let fields = self
+            .columns
+            .iter()
+            .map(|c| c.field(c.name.clone(), c.column_type.query_type()));
+        Arc::new(Schema::new(fields.collect::<Vec<_>>()))
     }
 
-    /// The schema of blocks and memtable batches: columns under their stable ids.
+    /// The schema of blocks and memtable batches: columns under their stable ids, in
+    /// their storage types.
     pub fn physical_schema(&self) -> SchemaRef {
-        Arc::new(Schema::new(
-            self.columns
-                .iter()
-                .map(|c| c.field(c.physical_name()))
-                .collect::<Vec<_>>(),
-        ))
+        let fields = self
+            .columns
+            .iter()
+            .map(|c| c.field(c.physical_name(), c.column_type.to_arrow()));
+        Arc::new(Schema::new(fields.collect::<Vec<_>>()))
+    }
+
+    /// What a scan reads blocks and memtable batches as: physical names, query types.
+    pub fn scan_schema(&self) -> SchemaRef {
+        let fields = self
+            .columns
+            .iter()
+            .map(|c| c.field(c.physical_name(), c.column_type.query_type()));
+        Arc::new(Schema::new(fields.collect::<Vec<_>>()))
     }
 
     /// The physical schema plus the hidden commit-timestamp column.
     pub fn physical_schema_with_ts(&self) -> SchemaRef {
-        let mut fields: Vec<Field> = self
-            .physical_schema()
-            .fields()
-            .iter()
-            .map(|f| f.as_ref().clone())
-            .collect();
-        fields.push(Field::new(COMMIT_TS_COLUMN, DataType::Int64, false));
-        Arc::new(Schema::new(fields))
+        with_commit_ts(&self.physical_schema())
+    }
+
+    /// The scan schema plus the hidden commit-timestamp column.
+    pub fn scan_schema_with_ts(&self) -> SchemaRef {
+        with_commit_ts(&self.scan_schema())
     }
 
     pub fn column(&self, name: &str) -> Option<&ColumnDef> {
@@ -208,16 +225,24 @@ impl TableDef {
     }
 
     /// The values that blocks written before a column existed read for it, by physical
-    /// column name; columns that read NULL there are left out.
+    /// column name, in the column's query type; columns that read NULL there are left out.
     pub fn missing_values(&self) -> crate::error::Result<HashMap<String, ScalarValue>> {
         let mut values = HashMap::new();
         for column in &self.columns {
             if let Some(text) = &column.missing {
-                values.insert(column.physical_name(), column.missing_value(text)?);
+                let value = column.missing_value(text)?;
+                let value = value.cast_to(&column.column_type.query_type())?;
+                values.insert(column.physical_name(), value);
             }
         }
         Ok(values)
     }
+}
+
+fn with_commit_ts(schema: &Schema) -> SchemaRef {
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(Field::new(COMMIT_TS_COLUMN, DataType::Int64, false));
+    Arc::new(Schema::new(fields))
 }
 
 /// The text form of `value` that `ColumnDef::missing_value` reads back exactly.

@@ -13,11 +13,14 @@
 //! ```
 //!
 //! Blocks written under older definitions of the table are read through the current
-//! one (`evolution.rs`).
+//! one (`evolution.rs`). Columns are read in their query types (`TableDef::scan_schema`):
+//! strings as Utf8View, decoded so by the Parquet reader and cast so from the memtable.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::Session;
 use datafusion::common::stats::Precision;
@@ -60,7 +63,7 @@ pub fn plan_scan(
     limit: Option<usize>,
 ) -> Result<Arc<dyn ExecutionPlan>> {
     let def = &snapshot.def;
-    let physical_schema = def.physical_schema();
+    let scan_schema = def.scan_schema();
     let mut inputs: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
 
     if !snapshot.blocks.is_empty() {
@@ -68,7 +71,7 @@ pub fn plan_scan(
             global: state.config_options().execution.parquet.clone(),
             ..Default::default()
         };
-        let mut source = ParquetSource::new(physical_schema.clone())
+        let mut source = ParquetSource::new(scan_schema.clone())
             .with_table_parquet_options(parquet_options)
             .with_enable_page_index(true);
         if let Some(predicate) = physical_predicate(state, snapshot, filters) {
@@ -83,7 +86,7 @@ pub fn plan_scan(
         let config =
             FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), Arc::new(source))
                 .with_file_groups(groups)
-                .with_statistics(block_statistics(snapshot, &physical_schema))
+                .with_statistics(block_statistics(snapshot, &scan_schema))
                 .with_projection_indices(projection.cloned())?
                 .with_limit(limit)
                 .with_expr_adapter(Some(missing_columns(def)?))
@@ -103,10 +106,10 @@ pub fn plan_scan(
         let batches = snapshot
             .memtable
             .iter()
-            .map(|b| b.project(&user_columns))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
+            .map(|b| in_scan_types(&b.project(&user_columns)?, &scan_schema))
+            .collect::<Result<Vec<_>>>()?;
         let mut source =
-            MemorySourceConfig::try_new(&[batches], physical_schema.clone(), projection.cloned())?;
+            MemorySourceConfig::try_new(&[batches], scan_schema.clone(), projection.cloned())?;
         source = source.with_limit(limit);
         inputs.push(DataSourceExec::from_data_source(source));
     }
@@ -140,7 +143,7 @@ fn later_blocks_scan(
     filters: &[Expr],
 ) -> Result<Arc<dyn ExecutionPlan>> {
     let def = &snapshot.def;
-    let schema = def.physical_schema_with_ts();
+    let schema = def.scan_schema_with_ts();
     let ts_index = def.columns.len();
     let columns: Vec<usize> = projection
         .cloned()
@@ -181,6 +184,18 @@ fn later_blocks_scan(
         })
         .collect();
     Ok(Arc::new(ProjectionExec::try_new(keep, filtered)?))
+}
+
+/// A memtable batch (storage types) in the scan's types: strings become views of the
+/// same bytes.
+fn in_scan_types(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(array, field)| cast(array, field.data_type()))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
 /// Reads blocks written before some of `def`'s columns existed (see `evolution.rs`).
@@ -284,7 +299,7 @@ fn physical_predicate(
         })
         .collect();
     let predicate = conjunction(renamed)?;
-    let schema = DFSchema::try_from(def.physical_schema()).ok()?;
+    let schema = DFSchema::try_from(def.scan_schema()).ok()?;
     create_physical_expr(
         &predicate,
         &schema,
