@@ -22,6 +22,13 @@ pub struct Config {
     /// How long history stays readable (time travel, point-in-time recovery) unless a
     /// table sets its own retention.
     pub retention: Duration,
+    /// Compaction merges blocks smaller than half this into blocks of about this size.
+    pub compact_target_bytes: u64,
+    /// The background task compacts a table once it has this many small blocks.
+    pub compact_min_blocks: usize,
+    /// Data neither read nor written for this long is cold: `auto` compression gives it
+    /// ZSTD when compaction rewrites it.
+    pub cold_after: Duration,
 }
 
 impl Config {
@@ -34,6 +41,9 @@ impl Config {
             wal_segment_bytes: 64 << 20,
             manifest_checkpoint_every: 100,
             retention: Duration::from_secs(7 * 24 * 3600),
+            compact_target_bytes: 128 << 20,
+            compact_min_blocks: 8,
+            cold_after: Duration::from_secs(24 * 3600),
         }
     }
 }

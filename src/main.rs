@@ -51,6 +51,13 @@ struct Args {
     /// Log filter, e.g. `info`, `debug`, `grizzly=debug` (RUST_LOG also works).
     #[arg(long, default_value = "info")]
     log: String,
+    /// Compaction merges blocks smaller than half this many MiB into blocks of about it.
+    #[arg(long, default_value_t = 128)]
+    compact_target_mb: u64,
+    /// The background task compacts a table once it has this many small blocks (0: never;
+    /// `SELECT grizzly_compact('t')` still works).
+    #[arg(long, default_value_t = 8)]
+    compact_min_blocks: usize,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -138,6 +145,8 @@ async fn serve(args: Args) -> grizzly::error::Result<()> {
     let mut config = Config::new(&args.data_dir);
     let retention = grizzly::sql::ddl::parse_retention(&args.retention)?;
     config.retention = std::time::Duration::from_micros(retention as u64);
+    config.compact_target_bytes = args.compact_target_mb << 20;
+    config.compact_min_blocks = args.compact_min_blocks;
     let server = Server::bind(config, &args.listen).await?;
     // Tests and scripts read this line to learn the port when listening on :0.
     println!(

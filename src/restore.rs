@@ -28,6 +28,7 @@ use crate::catalog::column::COMMIT_TS_COLUMN;
 use crate::catalog::TableDef;
 use crate::error::{Error, Result};
 use crate::storage::block::BlockWriter;
+use crate::storage::codec::{self, Purpose, Usage};
 use crate::storage::history::{format_ts, later_flushes};
 use crate::storage::manifest::{Action, BlockMeta, Manifest, ManifestState};
 use crate::storage::paths::{self, Paths};
@@ -226,7 +227,8 @@ fn write_recovered(
         return Ok(None);
     }
     let schema = def.physical_schema_with_ts();
-    let mut writer = BlockWriter::create(target, def.id, &schema)?;
+    let codec = codec::choose(def.compression, &Usage::default(), Purpose::NewData);
+    let mut writer = BlockWriter::create(target, def.id, &schema, &codec)?;
     let (mut min_ts, mut max_ts) = (i64::MAX, i64::MIN);
     let mut write = |batch: RecordBatch| -> Result<()> {
         let batch = conform(&batch, &schema)?;

@@ -37,6 +37,7 @@ impl Server {
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let flusher = tokio::spawn(flush_loop(self.db.clone(), stop_rx.clone()));
+        let compactor = tokio::spawn(compaction_loop(self.db.clone(), stop_rx.clone()));
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -62,17 +63,56 @@ impl Server {
         tracing::info!("shutting down");
         let _ = stop_tx.send(true);
         let _ = flusher.await;
+        let _ = compactor.await;
         self.db.shutdown().await
     }
 }
 
 /// How often history past retention is deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// How often the compression tuner's counts are saved (a crash loses at most these).
+const SAVE_TUNER_EVERY: Duration = Duration::from_secs(10);
+/// How often tables are checked for small blocks to compact.
+const COMPACT_CHECK_EVERY: Duration = Duration::from_secs(10);
+
+/// Compacts tables that have gathered enough small blocks, one at a time, checking every
+/// few seconds (`Config::compact_min_blocks`; 0 turns it off).
+async fn compaction_loop(db: Arc<Database>, mut stop: watch::Receiver<bool>) {
+    if db.config().compact_min_blocks == 0 {
+        return;
+    }
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(COMPACT_CHECK_EVERY) => {}
+            _ = stop.changed() => return,
+        }
+        let names = db.table_names();
+        let ids: Vec<u64> = names
+            .iter()
+            .filter_map(|name| db.table(name))
+            .map(|def| def.id)
+            .collect();
+        for table_id in ids {
+            if !db.needs_compaction(table_id) {
+                continue;
+            }
+            let db = db.clone();
+            match tokio::task::spawn_blocking(move || db.compact(table_id)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(err)) => tracing::warn!("background compaction of table {table_id}: {err}"),
+                Err(err) => {
+                    tracing::error!("background compaction of table {table_id} failed: {err}")
+                }
+            }
+        }
+    }
+}
 
 /// Flushes memtables that are over their size or age limit, once a second, and deletes
 /// history past retention once a minute.
 async fn flush_loop(db: Arc<Database>, mut stop: watch::Receiver<bool>) {
     let mut last_prune = std::time::Instant::now();
+    let mut last_tuner_save = std::time::Instant::now();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -85,6 +125,12 @@ async fn flush_loop(db: Arc<Database>, mut stop: watch::Receiver<bool>) {
             last_prune = std::time::Instant::now();
             if let Err(err) = tokio::task::block_in_place(|| db.prune_history()) {
                 tracing::error!("pruning history past retention failed: {err}");
+            }
+        }
+        if last_tuner_save.elapsed() >= SAVE_TUNER_EVERY {
+            last_tuner_save = std::time::Instant::now();
+            if let Err(err) = tokio::task::block_in_place(|| db.tuner().save()) {
+                tracing::warn!("saving the compression tuner's counts failed: {err}");
             }
         }
     }

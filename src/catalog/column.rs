@@ -12,6 +12,8 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::common::ScalarValue;
 use serde::{Deserialize, Serialize};
 
+use crate::storage::codec::Compression;
+
 /// Name of the hidden column that holds each row's commit timestamp in blocks flushed
 /// from the memtable (see ARCHITECTURE.md, rule 1).
 pub const COMMIT_TS_COLUMN: &str = "_grizzly_commit_ts";
@@ -150,6 +152,13 @@ pub struct TableDef {
     /// 1 at CREATE TABLE, one more for each ALTER TABLE.
     #[serde(default = "first_schema_version")]
     pub schema_version: u64,
+    /// The codec of new blocks (`WITH (compression = ...)`).
+    #[serde(default, skip_serializing_if = "is_auto")]
+    pub compression: Compression,
+}
+
+fn is_auto(compression: &Compression) -> bool {
+    *compression == Compression::Auto
 }
 
 fn first_schema_version() -> u64 {
@@ -253,4 +262,25 @@ pub fn missing_text(value: &ScalarValue) -> crate::error::Result<Option<String>>
     let array = value.to_array()?;
     let text = arrow::util::display::array_value_to_string(&array, 0)?;
     Ok(Some(text))
+}
+
+/// A table with one nullable integer column `x`, for storage tests.
+#[cfg(test)]
+pub fn int_table(name: &str) -> TableDef {
+    TableDef {
+        id: 0,
+        name: name.into(),
+        columns: vec![ColumnDef {
+            id: 1,
+            name: "x".into(),
+            column_type: ColumnType::Integer,
+            not_null: false,
+            default: None,
+            missing: None,
+        }],
+        next_column_id: 2,
+        retention_micros: None,
+        schema_version: 1,
+        compression: Compression::Auto,
+    }
 }

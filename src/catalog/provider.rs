@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use datafusion::catalog::{SchemaProvider, TableProvider};
 use datafusion::error::Result;
 
+use crate::sql::introspection::{tuner_view, TUNER_VIEW};
 use crate::storage::Database;
 use crate::table::GrizzlyTable;
 
@@ -37,11 +38,12 @@ impl SchemaProvider for GrizzlySchema {
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
         match self.db.table(name) {
             Some(def) => Ok(Some(Arc::new(GrizzlyTable::new(self.db.clone(), def)?))),
+            None if name == TUNER_VIEW => Ok(Some(tuner_view(&self.db)?)),
             None => Ok(None),
         }
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        self.db.table(name).is_some()
+        self.db.table(name).is_some() || name == TUNER_VIEW
     }
 }

@@ -157,15 +157,13 @@ fn apply_one(
             alter_column(old, def, column_name, op, checks)?;
         }
         AlterTableOperation::SetOptionsParens { options } => {
-            if let Some(retention) = ddl::retention_option(options)? {
-                def.retention_micros = Some(retention);
-            }
+            ddl::apply_table_options(options, def)?;
         }
         other => {
             return Err(Error::Unsupported(format!(
                 "ALTER TABLE ... {other} is not supported; Grizzly supports ADD COLUMN, DROP \
                  COLUMN, RENAME [COLUMN], ALTER COLUMN [SET DATA] TYPE / SET|DROP DEFAULT / \
-                 SET|DROP NOT NULL and SET (retention = ...)"
+                 SET|DROP NOT NULL and SET (retention = ..., compression = ...)"
             )))
         }
     }

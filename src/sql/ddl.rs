@@ -10,6 +10,7 @@ use datafusion::sql::sqlparser::parser::Parser;
 
 use crate::catalog::{ColumnDef, ColumnType, TableDef};
 use crate::error::{Error, Result};
+use crate::storage::codec::Compression;
 
 /// Precision and scale of a bare `numeric`.
 const DEFAULT_NUMERIC: (u8, i8) = (38, 10);
@@ -62,14 +63,25 @@ pub fn table_def(create: &ast::CreateTable) -> Result<TableDef> {
         columns.push(def);
     }
     let next_column_id = columns.len() as u32 + 1;
-    Ok(TableDef {
+    let mut def = TableDef {
         id: 0,
         name,
         columns,
         next_column_id,
-        retention_micros: table_options(&create.table_options)?,
+        retention_micros: None,
         schema_version: 1,
-    })
+        compression: Compression::Auto,
+    };
+    match &create.table_options {
+        ast::CreateTableOptions::None => {}
+        ast::CreateTableOptions::With(options) => apply_table_options(options, &mut def)?,
+        other => {
+            return Err(Error::Unsupported(format!(
+                "table options \"{other}\" are not supported; use WITH ({TABLE_OPTIONS})"
+            )))
+        }
+    }
+    Ok(def)
 }
 
 /// A column as CREATE TABLE or ALTER TABLE ... ADD COLUMN declares it, with id `id`.
@@ -103,48 +115,48 @@ pub fn column_def(column: &ast::ColumnDef, id: u32) -> Result<ColumnDef> {
     Ok(def)
 }
 
-/// `WITH (retention = '3 days')`: how long the table's history stays readable. It is
-/// the only table option so far.
-fn table_options(options: &ast::CreateTableOptions) -> Result<Option<i64>> {
-    let options = match options {
-        ast::CreateTableOptions::None => return Ok(None),
-        ast::CreateTableOptions::With(options) => options,
-        other => {
-            return Err(Error::Unsupported(format!(
-                "table options \"{other}\" are not supported; use WITH (retention = '<interval>')"
-            )))
-        }
-    };
-    retention_option(options)
-}
+/// The table options Grizzly knows, as error messages list them.
+const TABLE_OPTIONS: &str =
+    "retention = '<interval>', compression = 'auto' | 'lz4' | 'zstd' | 'zstd(<level>)' | 'none'";
 
-/// The retention among table options (`CREATE TABLE ... WITH (...)`, `ALTER TABLE ...
-/// SET (...)`); retention is the only table option so far.
-pub fn retention_option(options: &[ast::SqlOption]) -> Result<Option<i64>> {
-    let mut retention = None;
+/// Table options of `CREATE TABLE ... WITH (...)` and `ALTER TABLE ... SET (...)`:
+/// `retention` (how long the table's history stays readable) and `compression` (the
+/// codec of its blocks; `auto` lets the tuner choose, see `storage/codec.rs`).
+pub fn apply_table_options(options: &[ast::SqlOption], def: &mut TableDef) -> Result<()> {
     for option in options {
-        match option {
-            ast::SqlOption::KeyValue { key, value } if normalize_ident(key) == "retention" => {
-                retention = Some(interval_micros(value)?);
-            }
-            other => {
-                return Err(Error::InvalidInput(format!(
-                    "unrecognized table option \"{other}\"; the one table option is retention = '<interval>'"
-                )))
-            }
+        let ast::SqlOption::KeyValue { key, value } = option else {
+            return Err(unrecognized_option(&option.to_string()));
+        };
+        match normalize_ident(key).as_str() {
+            "retention" => def.retention_micros = Some(interval_micros(value)?),
+            "compression" => def.compression = Compression::parse(&option_text(value))?,
+            other => return Err(unrecognized_option(other)),
         }
     }
-    Ok(retention)
+    Ok(())
+}
+
+fn unrecognized_option(name: &str) -> Error {
+    Error::InvalidInput(format!(
+        "unrecognized table option \"{name}\"; the table options are {TABLE_OPTIONS}"
+    ))
+}
+
+/// An option's value as text: a string literal's contents, or the expression as written.
+fn option_text(value: &ast::Expr) -> String {
+    match value {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s) => s.clone(),
+            other => other.to_string(),
+        },
+        other => other.to_string(),
+    }
 }
 
 /// An interval given as a string (`'7 days'`) or an INTERVAL literal, in microseconds;
 /// a month counts as 30 days.
 fn interval_micros(value: &ast::Expr) -> Result<i64> {
     let text = match value {
-        ast::Expr::Value(v) => match &v.value {
-            ast::Value::SingleQuotedString(s) => s.clone(),
-            other => other.to_string(),
-        },
         ast::Expr::Interval(interval) => match interval.value.as_ref() {
             ast::Expr::Value(v) => match &v.value {
                 ast::Value::SingleQuotedString(s) => match &interval.leading_field {
@@ -155,7 +167,7 @@ fn interval_micros(value: &ast::Expr) -> Result<i64> {
             },
             other => other.to_string(),
         },
-        other => other.to_string(),
+        other => option_text(other),
     };
     parse_retention(&text)
 }

@@ -13,6 +13,8 @@ mod dialect;
 mod functions;
 mod insert_checks;
 mod insert_values;
+pub mod introspection;
+mod maintenance;
 mod naming;
 mod numbers;
 mod rewrite;

@@ -136,11 +136,16 @@ impl Session {
         for function in session_functions(database, pid, settings.clone()) {
             ctx.register_udf(function);
         }
+        ctx.register_udf(super::maintenance::compact_function(db.clone()));
         ctx.register_relation_planner(Arc::new(time_travel::AsOfPlanner::new(db.clone())))
             .expect("the relation planner registers");
         ctx.register_udtf(
             "grizzly_history",
             Arc::new(time_travel::HistoryFunction::new(db.clone())),
+        );
+        ctx.register_udtf(
+            "grizzly_blocks",
+            Arc::new(super::introspection::BlocksFunction::new(db.clone())),
         );
         Session {
             db,
@@ -554,14 +559,18 @@ impl Session {
             });
         }
         let next_column_id = columns.len() as u32 + 1;
-        let def = TableDef {
+        let mut def = TableDef {
             id: 0,
             name: name.clone(),
             columns,
             next_column_id,
             retention_micros: None,
             schema_version: 1,
+            compression: Default::default(),
         };
+        if let ast::CreateTableOptions::With(options) = &create.table_options {
+            ddl::apply_table_options(options, &mut def)?;
+        }
         if !self.db.create_table(def, create.if_not_exists)? {
             return Ok(Outcome::Command {
                 tag: "SELECT".into(),

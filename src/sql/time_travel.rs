@@ -311,15 +311,7 @@ impl HistoryFunction {
 
 impl TableFunctionImpl for HistoryFunction {
     fn call_with_args(&self, args: TableFunctionArgs) -> DFResult<Arc<dyn TableProvider>> {
-        let name = match args.exprs() {
-            [Expr::Literal(ScalarValue::Utf8(Some(name)), _)] => name.clone(),
-            _ => {
-                return Err(Error::InvalidInput(
-                    "grizzly_history takes one argument, the table's name as a string: grizzly_history('t')".into(),
-                )
-                .into())
-            }
-        };
+        let name = super::introspection::table_name_argument("grizzly_history", &args)?;
         let entries = self.db.table_history(&name)?;
         let schema = Arc::new(Schema::new(vec![
             Field::new("commit_ts", timestamptz(), false),

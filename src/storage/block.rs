@@ -6,8 +6,8 @@
 //!
 //! Blocks are written for analytic reads: row groups of at most `ROW_GROUP_ROWS` rows,
 //! column and page statistics (so DataFusion can prune row groups and pages with the
-//! page index), and LZ4_RAW compression, which decompresses fastest. Choosing ZSTD for
-//! write-heavy or cold tables is the compression tuner's job, which comes later.
+//! page index), compressed with the codec the caller chose (`codec.rs`: the table's
+//! option, or the tuner's choice).
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -15,9 +15,9 @@ use std::path::PathBuf;
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
+use super::codec::Choice;
 use super::manifest::BlockMeta;
 use super::paths::{self, Paths, DEFAULT_PARTITION};
 use crate::error::{Error, Result};
@@ -41,10 +41,16 @@ pub struct BlockWriter {
     tmp: PathBuf,
     writer: ArrowWriter<File>,
     rows: u64,
+    codec: String,
 }
 
 impl BlockWriter {
-    pub fn create(paths: &Paths, table_id: u64, schema: &SchemaRef) -> Result<BlockWriter> {
+    pub fn create(
+        paths: &Paths,
+        table_id: u64,
+        schema: &SchemaRef,
+        codec: &Choice,
+    ) -> Result<BlockWriter> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let relative = Paths::block_relative(table_id, DEFAULT_PARTITION, &id);
         let path = paths.resolve(&relative);
@@ -56,7 +62,7 @@ impl BlockWriter {
         let tmp = path.with_extension("parquet.tmp");
         let file = File::create(&tmp).map_err(|e| Error::io_context(e, tmp.display()))?;
         let props = WriterProperties::builder()
-            .set_compression(Compression::LZ4_RAW)
+            .set_compression(codec.parquet())
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
             .set_data_page_row_count_limit(PAGE_ROWS)
             .set_statistics_enabled(EnabledStatistics::Page)
@@ -70,6 +76,7 @@ impl BlockWriter {
             tmp,
             writer,
             rows: 0,
+            codec: codec.codec.to_string(),
         })
     }
 
@@ -90,7 +97,14 @@ impl BlockWriter {
 
     /// Finishes the file and makes it durable under its final name. The returned meta has
     /// no commit timestamps yet; the caller fills them in.
-    pub fn finish(self) -> Result<BlockMeta> {
+    pub fn finish(mut self) -> Result<BlockMeta> {
+        self.writer.flush()?; // the last row group, so the sum below counts it
+        let uncompressed_bytes = self
+            .writer
+            .flushed_row_groups()
+            .iter()
+            .map(|group| group.total_byte_size() as u64)
+            .sum();
         let file = self.writer.into_inner()?;
         file.sync_all()?;
         let bytes = file.metadata()?.len();
@@ -107,6 +121,8 @@ impl BlockWriter {
             min_commit_ts: 0,
             max_commit_ts: 0,
             has_commit_ts_column: false,
+            codec: self.codec,
+            uncompressed_bytes,
         })
     }
 

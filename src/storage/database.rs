@@ -18,6 +18,7 @@ use parking_lot::{Mutex, RwLock};
 
 use super::block::BlockWriter;
 use super::clock::Clock;
+use super::codec::{Purpose, Tuner};
 use super::manifest::{Action, BlockMeta, Manifest, ManifestState};
 use super::memtable::{MemEntry, Memtable};
 use super::paths::Paths;
@@ -63,6 +64,10 @@ pub struct Database {
     table_locks: Mutex<HashMap<u64, Arc<tokio::sync::RwLock<()>>>>,
     /// Counts CREATE, ALTER and DROP TABLE, so plans made before one can be remade.
     ddl_epoch: std::sync::atomic::AtomicU64,
+    /// Each table's reads and writes, from which `auto` compression picks codecs.
+    tuner: Tuner,
+    /// One compaction at a time.
+    pub(super) compaction_lock: Mutex<()>,
 }
 
 /// Held by a write to a table from its start to its commit; keeps ALTER TABLE out.
@@ -140,6 +145,7 @@ impl Database {
                 }
             }
         });
+        let tuner = Tuner::open(paths.root().join("tuner.json"));
         let wal = Wal::start(
             &paths,
             config.wal_segment_bytes,
@@ -157,11 +163,17 @@ impl Database {
             flush_lock: tokio::sync::Mutex::new(()),
             table_locks: Mutex::new(HashMap::new()),
             ddl_epoch: Default::default(),
+            tuner,
+            compaction_lock: Mutex::new(()),
         }))
     }
 
     pub fn paths(&self) -> &Paths {
         &self.paths
+    }
+
+    pub fn tuner(&self) -> &Tuner {
+        &self.tuner
     }
 
     pub fn config(&self) -> &Config {
@@ -347,7 +359,9 @@ impl Database {
                 "table {table_id} was dropped"
             )));
         }
-        self.wal.commit(table_id, rows).await
+        let committed = self.wal.commit(table_id, rows).await?;
+        self.tuner.note_write(table_id);
+        Ok(committed)
     }
 
     /// Commits durable staged blocks in one manifest version; returns the commit timestamp.
@@ -369,6 +383,7 @@ impl Database {
             .collect();
         manifest.commit(commit_ts, actions)?;
         self.publish(&manifest, |_| {});
+        self.tuner.note_write(table_id);
         Ok(commit_ts)
     }
 
@@ -384,7 +399,7 @@ impl Database {
     }
 
     /// Copies the manifest's new state into `state`, together with `also`, atomically.
-    fn publish(&self, manifest: &Manifest, also: impl FnOnce(&mut State)) {
+    pub(super) fn publish(&self, manifest: &Manifest, also: impl FnOnce(&mut State)) {
         let mut state = self.state.write();
         state.manifest = manifest.state().clone();
         also(&mut state);
@@ -481,7 +496,9 @@ impl Database {
         let Some(last) = entries.last() else {
             return Ok(None);
         };
-        let mut writer = BlockWriter::create(&self.paths, def.id, &def.physical_schema_with_ts())?;
+        let codec = self.tuner.choose(def, Purpose::NewData);
+        let schema = def.physical_schema_with_ts();
+        let mut writer = BlockWriter::create(&self.paths, def.id, &schema, &codec)?;
         for entry in entries {
             if let Err(err) = writer.write(&entry.rows) {
                 writer.abort();
@@ -500,6 +517,9 @@ impl Database {
     pub async fn shutdown(&self) -> Result<()> {
         let result = self.flush(true).await;
         self.wal.shutdown();
+        if let Err(err) = self.tuner.save() {
+            tracing::warn!("saving the compression tuner's counts failed: {err}");
+        }
         result
     }
 }

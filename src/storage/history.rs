@@ -126,8 +126,8 @@ impl Database {
         };
         let horizon = now_micros() - longest;
         let mut manifest = self.manifest.lock();
-        let forgotten: Vec<(u64, Vec<BlockMeta>)> = manifest
-            .state()
+        let state = manifest.state();
+        let forgotten: Vec<(u64, Vec<BlockMeta>)> = state
             .dropped
             .values()
             .filter(|t| {
@@ -136,16 +136,32 @@ impl Database {
             })
             .map(|t| (t.def.id, t.blocks.clone()))
             .collect();
-        if !forgotten.is_empty() {
-            let actions = forgotten
+        // Blocks compaction replaced, once no readable time can need them.
+        let mut retired: BTreeMap<u64, Vec<BlockMeta>> = BTreeMap::new();
+        for r in &state.retired {
+            let def = state
+                .tables
+                .get(&r.table_id)
+                .or(state.dropped.get(&r.table_id));
+            let retention = def.map_or(longest, |t| self.retention_micros(&t.def));
+            if r.retired_ts < now_micros() - retention {
+                retired.entry(r.table_id).or_default().push(r.block.clone());
+            }
+        }
+        if !forgotten.is_empty() || !retired.is_empty() {
+            let tables = forgotten.iter().map(|(table_id, _)| Action::ForgetTable {
+                table_id: *table_id,
+            });
+            let blocks = retired
                 .iter()
-                .map(|(table_id, _)| Action::ForgetTable {
+                .map(|(table_id, blocks)| Action::ForgetBlocks {
                     table_id: *table_id,
-                })
-                .collect();
-            manifest.commit(self.clock.next(), actions)?;
+                    ids: blocks.iter().map(|b| b.id.clone()).collect(),
+                });
+            manifest.commit(self.clock.next(), tables.chain(blocks).collect())?;
             self.state.write().manifest = manifest.state().clone();
-            for block in forgotten.iter().flat_map(|(_, blocks)| blocks) {
+            let blocks = forgotten.iter().flat_map(|(_, blocks)| blocks);
+            for block in blocks.chain(retired.values().flatten()) {
                 let path = self.paths.resolve(&block.path);
                 if let Err(err) = std::fs::remove_file(&path) {
                     tracing::warn!("cannot delete block {}: {err}", path.display());
@@ -215,11 +231,22 @@ impl Database {
                             schema_version: table.schema_version,
                         });
                     }
+                    Action::ReplaceBlocks { table_id, .. } if ids.contains(table_id) => {
+                        entries.push(HistoryEntry {
+                            commit_ts: version.commit_ts,
+                            operation: "COMPACT",
+                            rows_added: 0,
+                            schema_version: schema_versions[table_id],
+                        });
+                    }
                     Action::AddBlock { table_id, block }
                         if ids.contains(table_id) && !forgotten.contains(table_id) =>
                     {
                         let schema_version = schema_versions[table_id];
-                        if flushed.contains(table_id) {
+                        // A block compacted away and forgotten past retention can
+                        // still be named by the oldest version kept.
+                        let gone = !self.paths().resolve(&block.path).exists();
+                        if flushed.contains(table_id) && !gone {
                             for (commit_ts, rows) in block_commits(self, block)? {
                                 entries.push(HistoryEntry {
                                     commit_ts,
@@ -383,26 +410,8 @@ mod tests {
     use arrow::array::{Int32Array, RecordBatch};
 
     use super::*;
-    use crate::catalog::{ColumnDef, ColumnType};
+    use crate::catalog::column::int_table;
     use crate::config::Config;
-
-    fn def(name: &str) -> TableDef {
-        TableDef {
-            id: 0,
-            name: name.into(),
-            columns: vec![ColumnDef {
-                id: 1,
-                name: "x".into(),
-                column_type: ColumnType::Integer,
-                not_null: false,
-                default: None,
-                missing: None,
-            }],
-            next_column_id: 2,
-            retention_micros: None,
-            schema_version: 1,
-        }
-    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn history_past_retention_is_deleted() {
@@ -411,7 +420,7 @@ mod tests {
         config.retention = Duration::from_millis(500);
         config.manifest_checkpoint_every = 2;
         let db = Database::open(config).unwrap();
-        db.create_table(def("t"), false).unwrap();
+        db.create_table(int_table("t"), false).unwrap();
         let t = db.table("t").unwrap();
         let rows = RecordBatch::try_new(
             t.physical_schema(),
@@ -429,7 +438,7 @@ mod tests {
         );
         assert_eq!(db.snapshot_at("t", before_drop).unwrap().blocks.len(), 0);
         for name in ["u", "v", "w"] {
-            db.create_table(def(name), false).unwrap();
+            db.create_table(int_table(name), false).unwrap();
         }
 
         std::thread::sleep(Duration::from_millis(700));

@@ -45,6 +45,17 @@ pub struct BlockMeta {
     /// Blocks flushed from the memtable store each row's commit timestamp in the hidden
     /// column; blocks written by one bulk commit do not (all rows share `min_commit_ts`).
     pub has_commit_ts_column: bool,
+    /// The block's codec, as a table's `compression` option names it (`lz4`, `zstd(3)`,
+    /// `none`); blocks written before the tuner existed are LZ4.
+    #[serde(default = "lz4")]
+    pub codec: String,
+    /// The size of its column data before compression (0 where not recorded).
+    #[serde(default)]
+    pub uncompressed_bytes: u64,
+}
+
+fn lz4() -> String {
+    "lz4".into()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,6 +84,26 @@ pub enum Action {
     AlterTable {
         table: TableDef,
     },
+    /// Compaction: the blocks `removed` (by id) hold the same rows as the blocks `added`.
+    /// The removed blocks are retired, not deleted: time travel still reads them.
+    ReplaceBlocks {
+        table_id: u64,
+        removed: Vec<String>,
+        added: Vec<BlockMeta>,
+    },
+    /// Retired blocks past their table's retention are forgotten: their files are deleted.
+    ForgetBlocks {
+        table_id: u64,
+        ids: Vec<String>,
+    },
+}
+
+/// A block replaced by compaction, kept while time travel may still read it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RetiredBlock {
+    pub table_id: u64,
+    pub block: BlockMeta,
+    pub retired_ts: i64,
 }
 
 /// One version of the manifest log, as stored in its file.
@@ -101,6 +132,8 @@ pub struct ManifestState {
     pub next_table_id: u64,
     pub tables: BTreeMap<u64, TableState>,
     pub dropped: BTreeMap<u64, TableState>,
+    #[serde(default)]
+    pub retired: Vec<RetiredBlock>,
 }
 
 impl ManifestState {
@@ -151,6 +184,33 @@ impl ManifestState {
                 }
                 Action::AlterTable { table } => {
                     self.table_mut(table.id)?.def = table.clone();
+                }
+                Action::ReplaceBlocks {
+                    table_id,
+                    removed,
+                    added,
+                } => {
+                    let table = self.table_mut(*table_id)?;
+                    let mut retired = Vec::with_capacity(removed.len());
+                    for id in removed {
+                        let position = table.blocks.iter().position(|b| &b.id == id);
+                        let position = position.ok_or_else(|| {
+                            errinternal!(
+                                "compaction replaces unknown block {id} of table {table_id}"
+                            )
+                        })?;
+                        retired.push(RetiredBlock {
+                            table_id: *table_id,
+                            block: table.blocks.remove(position),
+                            retired_ts: ts,
+                        });
+                    }
+                    table.blocks.extend(added.iter().cloned());
+                    self.retired.extend(retired);
+                }
+                Action::ForgetBlocks { table_id, ids } => {
+                    self.retired
+                        .retain(|r| r.table_id != *table_id || !ids.contains(&r.block.id));
                 }
             }
         }
@@ -366,6 +426,7 @@ impl Manifest {
             .values()
             .chain(self.state.dropped.values())
             .flat_map(|t| t.blocks.iter().map(|b| b.path.clone()))
+            .chain(self.state.retired.iter().map(|r| r.block.path.clone()))
             .collect()
     }
 }
@@ -406,6 +467,7 @@ mod tests {
             next_column_id: 2,
             retention_micros: None,
             schema_version: 1,
+            compression: Default::default(),
         }
     }
 

@@ -3,6 +3,8 @@
 
 pub mod block;
 pub mod clock;
+pub mod codec;
+pub mod compaction;
 pub mod database;
 pub mod history;
 pub mod manifest;

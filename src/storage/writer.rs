@@ -16,6 +16,7 @@ use arrow::compute::concat_batches;
 use arrow::datatypes::DataType;
 
 use super::block::BlockWriter;
+use super::codec::Purpose;
 use super::database::{Database, WriteLock};
 use super::manifest::BlockMeta;
 use crate::catalog::{ColumnType, TableDef};
@@ -123,7 +124,9 @@ impl TableWriter {
             for batch in std::mem::take(&mut self.buffered) {
                 if self.block.is_none() {
                     let schema = self.def.physical_schema();
-                    self.block = Some(BlockWriter::create(self.db.paths(), self.def.id, &schema)?);
+                    let codec = self.db.tuner().choose(&self.def, Purpose::NewData);
+                    let block = BlockWriter::create(self.db.paths(), self.def.id, &schema, &codec)?;
+                    self.block = Some(block);
                 }
                 let block = self.block.as_mut().expect("created above");
                 block.write(&batch)?;

@@ -87,6 +87,7 @@ impl TableProvider for GrizzlyTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        self.db.tuner().note_read(self.def.id);
         if let Some(snapshot) = &self.past {
             return scan::plan_scan(state, snapshot, projection, filters, limit);
         }

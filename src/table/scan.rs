@@ -230,8 +230,12 @@ fn block_statistics(snapshot: &TableSnapshot, schema: &SchemaRef) -> Statistics 
     statistics
 }
 
+/// Footers whose statistics are kept (a few hundred bytes each).
+const MAX_CACHED_STATISTICS: usize = 100_000;
+
 /// Column statistics of one block under `schema`, by block path and the schema version
-/// they were computed for. Blocks are immutable, so entries never go stale.
+/// they were computed for. Blocks are immutable, so entries never go stale; the cache is
+/// emptied when full, which bounds it as blocks come and go.
 fn footer_statistics(
     snapshot: &TableSnapshot,
     path: &str,
@@ -254,7 +258,11 @@ fn footer_statistics(
             *column = ColumnStatistics::new_unknown();
         }
     }
-    CACHE.lock().insert(key, statistics.clone());
+    let mut cache = CACHE.lock();
+    if cache.len() >= MAX_CACHED_STATISTICS {
+        cache.clear(); // entries of blocks compacted or dropped long ago go too
+    }
+    cache.insert(key, statistics.clone());
     Some(statistics)
 }
 

@@ -1,0 +1,157 @@
+//! What storage looks like, in SQL: `grizzly_blocks('t')` lists a table's blocks and
+//! `grizzly_tuner` shows what the compression tuner decides for each table and why.
+
+use std::sync::Arc;
+
+use arrow::array::TimestampMicrosecondArray;
+use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl};
+use datafusion::common::ScalarValue;
+use datafusion::datasource::{MemTable, TableProvider};
+use datafusion::error::Result as DFResult;
+use datafusion::logical_expr::Expr;
+
+use crate::error::Error;
+use crate::storage::codec::Purpose;
+use crate::storage::Database;
+
+/// The name `grizzly_tuner` is found under (when no table has it).
+pub const TUNER_VIEW: &str = "grizzly_tuner";
+
+fn timestamptz() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into()))
+}
+
+/// The one string argument of a table function such as `grizzly_blocks('t')`.
+pub fn table_name_argument(function: &str, args: &TableFunctionArgs) -> DFResult<String> {
+    match args.exprs() {
+        [Expr::Literal(ScalarValue::Utf8(Some(name)), _)] => Ok(name.clone()),
+        _ => Err(Error::InvalidInput(format!(
+            "{function} takes one argument, the table's name as a string: {function}('t')"
+        ))
+        .into()),
+    }
+}
+
+/// `grizzly_blocks('t')`: one row per block of the table as it is now.
+pub struct BlocksFunction {
+    db: Arc<Database>,
+}
+
+impl std::fmt::Debug for BlocksFunction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BlocksFunction")
+    }
+}
+
+impl BlocksFunction {
+    pub fn new(db: Arc<Database>) -> BlocksFunction {
+        BlocksFunction { db }
+    }
+}
+
+impl TableFunctionImpl for BlocksFunction {
+    fn call_with_args(&self, args: TableFunctionArgs) -> DFResult<Arc<dyn TableProvider>> {
+        let name = table_name_argument("grizzly_blocks", &args)?;
+        let snapshot = self
+            .db
+            .table(&name)
+            .and_then(|def| self.db.snapshot(def.id))
+            .ok_or_else(|| Error::UndefinedTable(format!("relation \"{name}\" does not exist")))?;
+        let blocks = &snapshot.blocks;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("block", DataType::Utf8, false),
+            Field::new("partition", DataType::Utf8, false),
+            Field::new("rows", DataType::Int64, false),
+            Field::new("bytes", DataType::Int64, false),
+            Field::new("codec", DataType::Utf8, false),
+            Field::new("compression_ratio", DataType::Float64, true),
+            Field::new("min_commit_ts", timestamptz(), false),
+            Field::new("max_commit_ts", timestamptz(), false),
+        ]));
+        let ratio = |uncompressed: u64, bytes: u64| {
+            (uncompressed > 0 && bytes > 0).then(|| uncompressed as f64 / bytes as f64)
+        };
+        let timestamps = |values: Vec<i64>| {
+            Arc::new(TimestampMicrosecondArray::from(values).with_timezone("+00:00")) as ArrayRef
+        };
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(blocks.iter().map(|b| &b.id))),
+            Arc::new(StringArray::from_iter_values(
+                blocks.iter().map(|b| &b.partition),
+            )),
+            Arc::new(Int64Array::from_iter_values(
+                blocks.iter().map(|b| b.rows as i64),
+            )),
+            Arc::new(Int64Array::from_iter_values(
+                blocks.iter().map(|b| b.bytes as i64),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                blocks.iter().map(|b| &b.codec),
+            )),
+            Arc::new(Float64Array::from_iter(
+                blocks.iter().map(|b| ratio(b.uncompressed_bytes, b.bytes)),
+            )),
+            timestamps(blocks.iter().map(|b| b.min_commit_ts).collect()),
+            timestamps(blocks.iter().map(|b| b.max_commit_ts).collect()),
+        ];
+        memory_table(schema, columns)
+    }
+}
+
+/// The `grizzly_tuner` view: per table, its compression option, the reads and writes
+/// counted, and the codec the tuner gives its new blocks now, with the reason.
+pub fn tuner_view(db: &Database) -> DFResult<Arc<dyn TableProvider>> {
+    let mut names = db.table_names();
+    names.sort();
+    let defs: Vec<_> = names.iter().filter_map(|name| db.table(name)).collect();
+    let usage: Vec<_> = defs.iter().map(|def| db.tuner().usage(def.id)).collect();
+    let choices: Vec<_> = defs
+        .iter()
+        .map(|def| db.tuner().choose(def, Purpose::NewData))
+        .collect();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("table_name", DataType::Utf8, false),
+        Field::new("compression", DataType::Utf8, false),
+        Field::new("reads", DataType::Int64, false),
+        Field::new("writes", DataType::Int64, false),
+        Field::new("last_read", timestamptz(), true),
+        Field::new("last_write", timestamptz(), true),
+        Field::new("codec", DataType::Utf8, false),
+        Field::new("reason", DataType::Utf8, false),
+    ]));
+    let when = |micros: i64| (micros > 0).then_some(micros);
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(defs.iter().map(|d| &d.name))),
+        Arc::new(StringArray::from_iter_values(
+            defs.iter().map(|d| d.compression.to_string()),
+        )),
+        Arc::new(Int64Array::from_iter_values(
+            usage.iter().map(|u| u.reads as i64),
+        )),
+        Arc::new(Int64Array::from_iter_values(
+            usage.iter().map(|u| u.writes as i64),
+        )),
+        Arc::new(
+            TimestampMicrosecondArray::from_iter(usage.iter().map(|u| when(u.last_read_micros)))
+                .with_timezone("+00:00"),
+        ),
+        Arc::new(
+            TimestampMicrosecondArray::from_iter(usage.iter().map(|u| when(u.last_write_micros)))
+                .with_timezone("+00:00"),
+        ),
+        Arc::new(StringArray::from_iter_values(
+            choices.iter().map(|c| c.codec.to_string()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            choices.iter().map(|c| &c.reason),
+        )),
+    ];
+    memory_table(schema, columns)
+}
+
+fn memory_table(schema: SchemaRef, columns: Vec<ArrayRef>) -> DFResult<Arc<dyn TableProvider>> {
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+}
