@@ -13,7 +13,8 @@ pub struct Config {
     /// ... or once its oldest row is this old.
     pub memtable_flush_age: Duration,
     /// A write (INSERT…SELECT, COPY) buffering more than this many bytes spills to
-    /// staged Parquet blocks instead of the WAL, so its memory stays bounded.
+    /// staged Parquet blocks instead of the WAL, so its memory stays bounded and its rows
+    /// are encoded once (through the WAL they are encoded again by the flush).
     pub bulk_spill_bytes: usize,
     /// A WAL segment is closed and a new one started past this size.
     pub wal_segment_bytes: u64,
@@ -37,7 +38,7 @@ impl Config {
             data_dir: data_dir.into(),
             memtable_flush_bytes: 64 << 20,
             memtable_flush_age: Duration::from_secs(60),
-            bulk_spill_bytes: 64 << 20,
+            bulk_spill_bytes: 8 << 20,
             wal_segment_bytes: 64 << 20,
             manifest_checkpoint_every: 100,
             retention: Duration::from_secs(7 * 24 * 3600),
