@@ -52,6 +52,9 @@ pub enum Error {
     /// No such object other than a table or column, e.g. a setting (42704).
     #[error("{0}")]
     UndefinedObject(String),
+    /// A change that would leave a table's definition invalid (42P16).
+    #[error("{0}")]
+    InvalidTableDefinition(String),
     /// Any other mistake in what the client asked for (22023 / 42601 family).
     #[error("{0}")]
     InvalidInput(String),

@@ -27,7 +27,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use crate::catalog::column::COMMIT_TS_COLUMN;
 use crate::catalog::TableDef;
 use crate::error::{Error, Result};
-use crate::storage::block::BlockWriter;
+use crate::storage::block::BlockSet;
 use crate::storage::codec::{self, Purpose, Usage};
 use crate::storage::history::{format_ts, later_flushes};
 use crate::storage::manifest::{Action, BlockMeta, Manifest, ManifestState};
@@ -87,19 +87,20 @@ pub fn restore(from: &Path, to: &Path, ts: i64) -> Result<Restored> {
         let table_id = table.def.id;
         let later = later_flushes(&manifest, state.version, table_id, ts);
         let wal_rows = unflushed.get(&table_id).map(Vec::as_slice).unwrap_or(&[]);
-        let Some((block, rows)) =
-            write_recovered(&source, &target, &table.def, &later.blocks, wal_rows, ts)?
-        else {
+        let blocks = write_recovered(&source, &target, &table.def, &later.blocks, wal_rows, ts)?;
+        if blocks.is_empty() {
             continue;
-        };
-        restored.rows_recovered += rows;
+        }
+        restored.rows_recovered += blocks.iter().map(|b| b.rows).sum::<u64>();
         let lsn = wal_rows
             .iter()
             .map(|(lsn, _)| *lsn)
             .max()
             .unwrap_or(0)
             .max(later.lsn);
-        actions.push(Action::AddBlock { table_id, block });
+        for block in blocks {
+            actions.push(Action::AddBlock { table_id, block });
+        }
         actions.push(Action::Flushed { table_id, lsn });
     }
     if !actions.is_empty() {
@@ -213,8 +214,8 @@ fn with_commit_ts(rows: &RecordBatch, commit_ts: i64) -> Result<RecordBatch> {
     )?)
 }
 
-/// Writes one block of `def` with the rows of `later` blocks committed at or before
-/// `ts` and the WAL rows; returns it with its row count, or None if there are no rows.
+/// Writes blocks of `def` (one per partition) with the rows of `later` blocks committed
+/// at or before `ts` and the WAL rows; returns them (none if there are no rows).
 fn write_recovered(
     source: &Paths,
     target: &Paths,
@@ -222,13 +223,13 @@ fn write_recovered(
     later: &[BlockMeta],
     wal_rows: &[(u64, RecordBatch)],
     ts: i64,
-) -> Result<Option<(BlockMeta, u64)>> {
+) -> Result<Vec<BlockMeta>> {
     if later.is_empty() && wal_rows.is_empty() {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     let schema = def.physical_schema_with_ts();
     let codec = codec::choose(def.compression, &Usage::default(), Purpose::NewData);
-    let mut writer = BlockWriter::create(target, def.id, &schema, &codec)?;
+    let mut writer = BlockSet::new(target, def, &schema, codec);
     let (mut min_ts, mut max_ts) = (i64::MAX, i64::MIN);
     let mut write = |batch: RecordBatch| -> Result<()> {
         let batch = conform(&batch, &schema)?;
@@ -260,16 +261,14 @@ fn write_recovered(
     for (_, rows) in wal_rows {
         write(rows.clone())?;
     }
-    if writer.rows() == 0 {
-        writer.abort();
-        return Ok(None);
+    let mut blocks = writer.finish()?;
+    for block in &mut blocks {
+        // The range of all of them: what time travel needs to know of one flush.
+        block.has_commit_ts_column = true;
+        block.min_commit_ts = min_ts;
+        block.max_commit_ts = max_ts;
     }
-    let rows = writer.rows();
-    let mut block = writer.finish()?;
-    block.has_commit_ts_column = true;
-    block.min_commit_ts = min_ts;
-    block.max_commit_ts = max_ts;
-    Ok(Some((block, rows)))
+    Ok(blocks)
 }
 
 /// `batch`'s columns arranged as `schema` names them (a column the batch lacks is NULL).

@@ -12,6 +12,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::common::ScalarValue;
 use serde::{Deserialize, Serialize};
 
+use super::partition::Partitioning;
 use crate::storage::codec::Compression;
 
 /// Name of the hidden column that holds each row's commit timestamp in blocks flushed
@@ -155,6 +156,9 @@ pub struct TableDef {
     /// The codec of new blocks (`WITH (compression = ...)`).
     #[serde(default, skip_serializing_if = "is_auto")]
     pub compression: Compression,
+    /// How rows are divided into partitions (`WITH (partition_by = ...)`), if at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitioning: Option<Partitioning>,
 }
 
 fn is_auto(compression: &Compression) -> bool {
@@ -282,5 +286,6 @@ pub fn int_table(name: &str) -> TableDef {
         retention_micros: None,
         schema_version: 1,
         compression: Compression::Auto,
+        partitioning: None,
     }
 }

@@ -3,6 +3,7 @@
 //! stable column ids, `provider.rs` for how DataFusion finds tables.
 
 pub mod column;
+pub mod partition;
 pub mod provider;
 
 pub use column::{ColumnDef, ColumnType, TableDef};

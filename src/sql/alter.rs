@@ -62,6 +62,13 @@ pub fn apply(
     for operation in operations {
         apply_one(table, &mut def, operation, &mut checks)?;
     }
+    if def.partitioning != table.partitioning {
+        return Err(Error::Unsupported(format!(
+            "the partitioning of \"{}\" is fixed when the table is created; create a new \
+             table WITH (partition_by = ...) and copy the rows with INSERT ... SELECT",
+            table.name
+        )));
+    }
     def.schema_version = table.schema_version + 1;
     Ok((def, checks))
 }
@@ -113,6 +120,14 @@ fn apply_one(
                     }
                     return Err(undefined_column(&name, def));
                 };
+                let key = def.partitioning.as_ref().map(|p| p.column_id());
+                if key == Some(def.columns[position].id) {
+                    return Err(Error::InvalidTableDefinition(format!(
+                        "cannot drop column \"{name}\" because it is part of the partition \
+                         key of relation \"{}\"",
+                        def.name
+                    )));
+                }
                 if def.columns.len() == 1 {
                     return Err(Error::Unsupported(format!(
                         "cannot drop column \"{name}\": it is the last column of \"{}\", and \

@@ -8,6 +8,7 @@ use datafusion::sql::sqlparser::ast::{
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
+use crate::catalog::partition::Partitioning;
 use crate::catalog::{ColumnDef, ColumnType, TableDef};
 use crate::error::{Error, Result};
 use crate::storage::codec::Compression;
@@ -71,6 +72,7 @@ pub fn table_def(create: &ast::CreateTable) -> Result<TableDef> {
         retention_micros: None,
         schema_version: 1,
         compression: Compression::Auto,
+        partitioning: None,
     };
     match &create.table_options {
         ast::CreateTableOptions::None => {}
@@ -116,8 +118,8 @@ pub fn column_def(column: &ast::ColumnDef, id: u32) -> Result<ColumnDef> {
 }
 
 /// The table options Grizzly knows, as error messages list them.
-const TABLE_OPTIONS: &str =
-    "retention = '<interval>', compression = 'auto' | 'lz4' | 'zstd' | 'zstd(<level>)' | 'none'";
+const TABLE_OPTIONS: &str = "retention = '<interval>', compression = 'auto' | 'lz4' | 'zstd' | \
+     'zstd(<level>)' | 'none', partition_by = 'hour|day|month(<column>)' | 'hash(<column>, <n>)'";
 
 /// Table options of `CREATE TABLE ... WITH (...)` and `ALTER TABLE ... SET (...)`:
 /// `retention` (how long the table's history stays readable) and `compression` (the
@@ -130,6 +132,9 @@ pub fn apply_table_options(options: &[ast::SqlOption], def: &mut TableDef) -> Re
         match normalize_ident(key).as_str() {
             "retention" => def.retention_micros = Some(interval_micros(value)?),
             "compression" => def.compression = Compression::parse(&option_text(value))?,
+            "partition_by" => {
+                def.partitioning = Some(Partitioning::parse(&option_text(value), def)?)
+            }
             other => return Err(unrecognized_option(other)),
         }
     }

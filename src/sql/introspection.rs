@@ -1,6 +1,8 @@
-//! What storage looks like, in SQL: `grizzly_blocks('t')` lists a table's blocks and
-//! `grizzly_tuner` shows what the compression tuner decides for each table and why.
+//! What storage looks like, in SQL: `grizzly_blocks('t')` lists a table's blocks,
+//! `grizzly_partitions('t')` its partitions, and `grizzly_tuner` shows what the
+//! compression tuner decides for each table and why.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::TimestampMicrosecondArray;
@@ -14,7 +16,9 @@ use datafusion::logical_expr::Expr;
 
 use crate::error::Error;
 use crate::storage::codec::Purpose;
-use crate::storage::Database;
+use crate::storage::paths::DEFAULT_PARTITION;
+use crate::storage::{Database, TableSnapshot};
+use crate::table::footer_statistics;
 
 /// The name `grizzly_tuner` is found under (when no table has it).
 pub const TUNER_VIEW: &str = "grizzly_tuner";
@@ -32,6 +36,12 @@ pub fn table_name_argument(function: &str, args: &TableFunctionArgs) -> DFResult
         ))
         .into()),
     }
+}
+
+fn current_snapshot(db: &Database, name: &str) -> DFResult<TableSnapshot> {
+    db.table(name)
+        .and_then(|def| db.snapshot(def.id))
+        .ok_or_else(|| Error::UndefinedTable(format!("relation \"{name}\" does not exist")).into())
 }
 
 /// `grizzly_blocks('t')`: one row per block of the table as it is now.
@@ -54,11 +64,7 @@ impl BlocksFunction {
 impl TableFunctionImpl for BlocksFunction {
     fn call_with_args(&self, args: TableFunctionArgs) -> DFResult<Arc<dyn TableProvider>> {
         let name = table_name_argument("grizzly_blocks", &args)?;
-        let snapshot = self
-            .db
-            .table(&name)
-            .and_then(|def| self.db.snapshot(def.id))
-            .ok_or_else(|| Error::UndefinedTable(format!("relation \"{name}\" does not exist")))?;
+        let snapshot = current_snapshot(&self.db, &name)?;
         let blocks = &snapshot.blocks;
         let schema = Arc::new(Schema::new(vec![
             Field::new("block", DataType::Utf8, false),
@@ -95,6 +101,105 @@ impl TableFunctionImpl for BlocksFunction {
             )),
             timestamps(blocks.iter().map(|b| b.min_commit_ts).collect()),
             timestamps(blocks.iter().map(|b| b.max_commit_ts).collect()),
+        ];
+        memory_table(schema, columns)
+    }
+}
+
+/// `grizzly_partitions('t')`: one row per partition of the table as it is now: its rows
+/// (unflushed ones included), blocks, bytes, and the least and greatest partition key
+/// in its blocks (from their Parquet footers).
+pub struct PartitionsFunction {
+    db: Arc<Database>,
+}
+
+impl std::fmt::Debug for PartitionsFunction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PartitionsFunction")
+    }
+}
+
+impl PartitionsFunction {
+    pub fn new(db: Arc<Database>) -> PartitionsFunction {
+        PartitionsFunction { db }
+    }
+}
+
+#[derive(Default)]
+struct PartitionRow {
+    rows: i64,
+    blocks: i64,
+    bytes: i64,
+    min: Option<ScalarValue>,
+    max: Option<ScalarValue>,
+}
+
+impl TableFunctionImpl for PartitionsFunction {
+    fn call_with_args(&self, args: TableFunctionArgs) -> DFResult<Arc<dyn TableProvider>> {
+        let name = table_name_argument("grizzly_partitions", &args)?;
+        let snapshot = current_snapshot(&self.db, &name)?;
+        let def = &snapshot.def;
+        let key = def
+            .partitioning
+            .as_ref()
+            .and_then(|p| def.columns.iter().position(|c| c.id == p.column_id()));
+        let schema = def.scan_schema();
+        let mut partitions: BTreeMap<String, PartitionRow> = BTreeMap::new();
+        for block in &snapshot.blocks {
+            let row = partitions.entry(block.partition.clone()).or_default();
+            row.rows += block.rows as i64;
+            row.blocks += 1;
+            row.bytes += block.bytes as i64;
+            let range = key.and_then(|index| {
+                let statistics = footer_statistics(&snapshot, &block.path, &schema)?;
+                let column = &statistics.column_statistics[index];
+                Some((
+                    column.min_value.get_value()?.clone(),
+                    column.max_value.get_value()?.clone(),
+                ))
+            });
+            if let Some((min, max)) = range {
+                if row.min.as_ref().is_none_or(|m| min < *m) {
+                    row.min = Some(min);
+                }
+                if row.max.as_ref().is_none_or(|m| max > *m) {
+                    row.max = Some(max);
+                }
+            }
+        }
+        for batch in &snapshot.memtable {
+            let keys = match &def.partitioning {
+                Some(p) => {
+                    let column = batch
+                        .column_by_name(&format!("c{}", p.column_id()))
+                        .ok_or_else(|| {
+                            Error::Internal("memtable rows lack the partition key".into())
+                        })?;
+                    p.keys(column)?
+                }
+                None => vec![DEFAULT_PARTITION.to_string(); batch.num_rows()],
+            };
+            for key in keys {
+                partitions.entry(key).or_default().rows += 1;
+            }
+        }
+        let text = |value: &Option<ScalarValue>| value.as_ref().map(|v| v.to_string());
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("partition", DataType::Utf8, false),
+            Field::new("rows", DataType::Int64, false),
+            Field::new("blocks", DataType::Int64, false),
+            Field::new("bytes", DataType::Int64, false),
+            Field::new("min_key", DataType::Utf8, true),
+            Field::new("max_key", DataType::Utf8, true),
+        ]));
+        let rows: Vec<&PartitionRow> = partitions.values().collect();
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(partitions.keys())),
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.rows))),
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.blocks))),
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.bytes))),
+            Arc::new(StringArray::from_iter(rows.iter().map(|r| text(&r.min)))),
+            Arc::new(StringArray::from_iter(rows.iter().map(|r| text(&r.max)))),
         ];
         memory_table(schema, columns)
     }

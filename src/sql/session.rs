@@ -147,6 +147,10 @@ impl Session {
             "grizzly_blocks",
             Arc::new(super::introspection::BlocksFunction::new(db.clone())),
         );
+        ctx.register_udtf(
+            "grizzly_partitions",
+            Arc::new(super::introspection::PartitionsFunction::new(db.clone())),
+        );
         Session {
             db,
             ctx,
@@ -567,6 +571,7 @@ impl Session {
             retention_micros: None,
             schema_version: 1,
             compression: Default::default(),
+            partitioning: None,
         };
         if let ast::CreateTableOptions::With(options) = &create.table_options {
             ddl::apply_table_options(options, &mut def)?;

@@ -9,6 +9,7 @@
 //! page index), compressed with the codec the caller chose (`codec.rs`: the table's
 //! option, or the tuner's choice).
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::PathBuf;
 
@@ -20,6 +21,8 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use super::codec::Choice;
 use super::manifest::BlockMeta;
 use super::paths::{self, Paths, DEFAULT_PARTITION};
+use crate::catalog::partition::Partitioning;
+use crate::catalog::TableDef;
 use crate::error::{Error, Result};
 
 /// Rows per Parquet row group: small enough that statistics prune point lookups well,
@@ -42,17 +45,19 @@ pub struct BlockWriter {
     writer: ArrowWriter<File>,
     rows: u64,
     codec: String,
+    partition: String,
 }
 
 impl BlockWriter {
     pub fn create(
         paths: &Paths,
         table_id: u64,
+        partition: &str,
         schema: &SchemaRef,
         codec: &Choice,
     ) -> Result<BlockWriter> {
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let relative = Paths::block_relative(table_id, DEFAULT_PARTITION, &id);
+        let relative = Paths::block_relative(table_id, partition, &id);
         let path = paths.resolve(&relative);
         let dir = path
             .parent()
@@ -77,6 +82,7 @@ impl BlockWriter {
             writer,
             rows: 0,
             codec: codec.codec.to_string(),
+            partition: partition.to_string(),
         })
     }
 
@@ -115,7 +121,7 @@ impl BlockWriter {
         Ok(BlockMeta {
             id: self.id,
             path: self.relative,
-            partition: DEFAULT_PARTITION.to_string(),
+            partition: self.partition,
             rows: self.rows,
             bytes,
             min_commit_ts: 0,
@@ -131,5 +137,82 @@ impl BlockWriter {
         let tmp = self.tmp.clone();
         drop(self.writer);
         let _ = std::fs::remove_file(tmp);
+    }
+}
+
+/// Writes rows of one table into blocks, one per partition (`catalog/partition.rs`; all
+/// rows of an unpartitioned table go to partition `all`), so no block mixes partitions.
+pub struct BlockSet {
+    paths: Paths,
+    table_id: u64,
+    partitioning: Option<Partitioning>,
+    schema: SchemaRef,
+    codec: Choice,
+    open: BTreeMap<String, BlockWriter>,
+}
+
+impl BlockSet {
+    pub fn new(paths: &Paths, def: &TableDef, schema: &SchemaRef, codec: Choice) -> BlockSet {
+        BlockSet {
+            paths: paths.clone(),
+            table_id: def.id,
+            partitioning: def.partitioning.clone(),
+            schema: schema.clone(),
+            codec,
+            open: BTreeMap::new(),
+        }
+    }
+
+    /// Writes `batch` (in `schema`) to the blocks of the partitions its rows belong to.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let parts = match &self.partitioning {
+            Some(partitioning) => partitioning.split(batch)?,
+            None => BTreeMap::from([(DEFAULT_PARTITION.to_string(), batch.clone())]),
+        };
+        for (partition, rows) in parts {
+            if !self.open.contains_key(&partition) {
+                let writer = BlockWriter::create(
+                    &self.paths,
+                    self.table_id,
+                    &partition,
+                    &self.schema,
+                    &self.codec,
+                )?;
+                self.open.insert(partition.clone(), writer);
+            }
+            self.open
+                .get_mut(&partition)
+                .expect("opened above")
+                .write(&rows)?;
+        }
+        Ok(())
+    }
+
+    /// Finishes the blocks holding at least `rows` rows, so no block grows past it.
+    pub fn finish_full(&mut self, rows: u64) -> Result<Vec<BlockMeta>> {
+        let full: Vec<String> = self
+            .open
+            .iter()
+            .filter(|(_, writer)| writer.rows() >= rows)
+            .map(|(partition, _)| partition.clone())
+            .collect();
+        full.into_iter()
+            .map(|partition| self.open.remove(&partition).expect("listed").finish())
+            .collect()
+    }
+
+    /// Finishes every block; blocks that got no rows are not written.
+    pub fn finish(mut self) -> Result<Vec<BlockMeta>> {
+        std::mem::take(&mut self.open)
+            .into_values()
+            .map(BlockWriter::finish)
+            .collect()
+    }
+
+    /// Abandons the blocks not finished yet, deleting their temporary files.
+    pub fn abort(mut self) {
+        for writer in std::mem::take(&mut self.open).into_values() {
+            writer.abort();
+        }
     }
 }

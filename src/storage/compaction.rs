@@ -199,7 +199,8 @@ impl Database {
             now_micros: now_micros(),
         };
         let codec = self.tuner().choose(def, purpose);
-        let mut writer = BlockWriter::create(&self.paths, def.id, &schema, &codec)?;
+        let partition = &group[0].partition;
+        let mut writer = BlockWriter::create(&self.paths, def.id, partition, &schema, &codec)?;
         let written = (|| {
             for block in group {
                 let path = self.paths.resolve(&block.path);
@@ -234,7 +235,6 @@ impl Database {
             return Err(err);
         }
         let mut block = writer.finish()?;
-        block.partition = group[0].partition.clone();
         block.has_commit_ts_column = true;
         block.min_commit_ts = group.iter().map(|b| b.min_commit_ts).min().unwrap_or(0);
         block.max_commit_ts = group.iter().map(|b| b.max_commit_ts).max().unwrap_or(0);

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use parking_lot::{Mutex, RwLock};
 
-use super::block::BlockWriter;
+use super::block::BlockSet;
 use super::clock::Clock;
 use super::codec::{Purpose, Tuner};
 use super::manifest::{Action, BlockMeta, Manifest, ManifestState};
@@ -333,15 +333,17 @@ impl Database {
             .map(|m| m.entries().to_vec())
             .unwrap_or_default();
         let mut actions = Vec::new();
-        let mut written = None;
-        if let Some((block, lsn)) = self.write_block(def, &entries)? {
-            written = Some(self.paths.resolve(&block.path));
-            actions.push(Action::AddBlock { table_id, block });
+        let mut written = Vec::new();
+        if let Some((blocks, lsn)) = self.write_blocks(def, &entries)? {
+            for block in blocks {
+                written.push(self.paths.resolve(&block.path));
+                actions.push(Action::AddBlock { table_id, block });
+            }
             actions.push(Action::Flushed { table_id, lsn });
         }
         actions.push(change);
         if let Err(err) = manifest.commit(self.clock.next(), actions) {
-            if let Some(path) = written {
+            for path in written {
                 let _ = std::fs::remove_file(path);
             }
             return Err(err);
@@ -450,27 +452,33 @@ impl Database {
             };
             (table.def.clone(), memtable.entries().to_vec())
         };
-        let Some((block, flushed_lsn)) = self.write_block(&def, &entries)? else {
+        let Some((blocks, flushed_lsn)) = self.write_blocks(&def, &entries)? else {
             return Ok(());
         };
-        let block_path = self.paths.resolve(&block.path);
+        let paths: Vec<_> = blocks.iter().map(|b| self.paths.resolve(&b.path)).collect();
+        let remove = || {
+            for path in &paths {
+                let _ = std::fs::remove_file(path);
+            }
+        };
 
         let mut manifest = self.manifest.lock();
         if !manifest.state().tables.contains_key(&table_id) {
             drop(manifest);
-            let _ = std::fs::remove_file(block_path); // dropped meanwhile
+            remove(); // dropped meanwhile
             return Ok(());
         }
-        let actions = vec![
-            Action::AddBlock { table_id, block },
-            Action::Flushed {
-                table_id,
-                lsn: flushed_lsn,
-            },
-        ];
+        let mut actions: Vec<Action> = blocks
+            .into_iter()
+            .map(|block| Action::AddBlock { table_id, block })
+            .collect();
+        actions.push(Action::Flushed {
+            table_id,
+            lsn: flushed_lsn,
+        });
         if let Err(err) = manifest.commit(self.clock.next(), actions) {
             drop(manifest);
-            let _ = std::fs::remove_file(block_path);
+            remove();
             return Err(err);
         }
         self.publish(&manifest, |state| {
@@ -486,30 +494,33 @@ impl Database {
         Ok(())
     }
 
-    /// Writes memtable `entries` of `def` to one durable block (with each row's commit
-    /// timestamp); returns it and the last LSN it holds, or None if there are none.
-    fn write_block(
+    /// Writes memtable `entries` of `def` to durable blocks, one per partition (with each
+    /// row's commit timestamp); returns them and the last LSN they hold, or None if there
+    /// are no entries. Each block records the commit range of the whole flush.
+    fn write_blocks(
         &self,
         def: &TableDef,
         entries: &[MemEntry],
-    ) -> Result<Option<(BlockMeta, u64)>> {
+    ) -> Result<Option<(Vec<BlockMeta>, u64)>> {
         let Some(last) = entries.last() else {
             return Ok(None);
         };
         let codec = self.tuner.choose(def, Purpose::NewData);
         let schema = def.physical_schema_with_ts();
-        let mut writer = BlockWriter::create(&self.paths, def.id, &schema, &codec)?;
+        let mut writer = BlockSet::new(&self.paths, def, &schema, codec);
         for entry in entries {
             if let Err(err) = writer.write(&entry.rows) {
                 writer.abort();
                 return Err(err);
             }
         }
-        let mut block = writer.finish()?;
-        block.has_commit_ts_column = true;
-        block.min_commit_ts = entries.iter().map(|e| e.commit_ts).min().unwrap_or(0);
-        block.max_commit_ts = entries.iter().map(|e| e.commit_ts).max().unwrap_or(0);
-        Ok(Some((block, last.lsn)))
+        let mut blocks = writer.finish()?;
+        for block in &mut blocks {
+            block.has_commit_ts_column = true;
+            block.min_commit_ts = entries.iter().map(|e| e.commit_ts).min().unwrap_or(0);
+            block.max_commit_ts = entries.iter().map(|e| e.commit_ts).max().unwrap_or(0);
+        }
+        Ok(Some((blocks, last.lsn)))
     }
 
     /// Flushes everything and stops the WAL. Nothing is lost if this is never called:

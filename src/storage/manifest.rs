@@ -468,6 +468,7 @@ mod tests {
             retention_micros: None,
             schema_version: 1,
             compression: Default::default(),
+            partitioning: None,
         }
     }
 

@@ -15,7 +15,7 @@ use arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow::compute::concat_batches;
 use arrow::datatypes::DataType;
 
-use super::block::BlockWriter;
+use super::block::BlockSet;
 use super::codec::Purpose;
 use super::database::{Database, WriteLock};
 use super::manifest::BlockMeta;
@@ -33,7 +33,8 @@ pub struct TableWriter {
     _lock: WriteLock,
     buffered: Vec<RecordBatch>,
     buffered_bytes: usize,
-    block: Option<BlockWriter>,
+    /// The staged blocks being written, one per partition.
+    block: Option<BlockSet>,
     staged: Vec<BlockMeta>,
     rows: u64,
 }
@@ -108,8 +109,8 @@ impl TableWriter {
         }
         let result = tokio::task::block_in_place(|| {
             self.spill()?;
-            if let Some(block) = self.block.take() {
-                self.staged.push(block.finish()?);
+            if let Some(blocks) = self.block.take() {
+                self.staged.extend(blocks.finish()?);
             }
             self.db
                 .commit_blocks(self.def.id, std::mem::take(&mut self.staged))
@@ -122,18 +123,13 @@ impl TableWriter {
     fn spill(&mut self) -> Result<()> {
         tokio::task::block_in_place(|| {
             for batch in std::mem::take(&mut self.buffered) {
-                if self.block.is_none() {
+                let blocks = self.block.get_or_insert_with(|| {
                     let schema = self.def.physical_schema();
                     let codec = self.db.tuner().choose(&self.def, Purpose::NewData);
-                    let block = BlockWriter::create(self.db.paths(), self.def.id, &schema, &codec)?;
-                    self.block = Some(block);
-                }
-                let block = self.block.as_mut().expect("created above");
-                block.write(&batch)?;
-                if block.rows() >= MAX_BLOCK_ROWS {
-                    let block = self.block.take().expect("present");
-                    self.staged.push(block.finish()?);
-                }
+                    BlockSet::new(self.db.paths(), &self.def, &schema, codec)
+                });
+                blocks.write(&batch)?;
+                self.staged.extend(blocks.finish_full(MAX_BLOCK_ROWS)?);
             }
             self.buffered_bytes = 0;
             Ok(())
@@ -181,8 +177,8 @@ impl TableWriter {
 impl Drop for TableWriter {
     fn drop(&mut self) {
         // Not committed: delete what was staged. (Committed writers have emptied these.)
-        if let Some(block) = self.block.take() {
-            block.abort();
+        if let Some(blocks) = self.block.take() {
+            blocks.abort();
         }
         for block in self.staged.drain(..) {
             let _ = std::fs::remove_file(self.db.paths().resolve(&block.path));

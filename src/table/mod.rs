@@ -3,7 +3,10 @@
 //! INSERT results through a `TableWriter`.
 
 mod evolution;
+mod partitions;
 mod scan;
+
+pub use scan::footer_statistics;
 mod sink;
 
 use std::collections::HashMap;

@@ -50,12 +50,49 @@ use datafusion::physical_plan::ExecutionPlan;
 use parking_lot::Mutex;
 
 use super::evolution::MissingColumns;
+use super::partitions::{self, PartitionsExec};
 use crate::catalog::column::COMMIT_TS_COLUMN;
 use crate::catalog::TableDef;
 
+use crate::storage::manifest::BlockMeta;
 use crate::storage::TableSnapshot;
 
 pub fn plan_scan(
+    state: &dyn Session,
+    snapshot: &TableSnapshot,
+    projection: Option<&Vec<usize>>,
+    filters: &[Expr],
+    limit: Option<usize>,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    let Some(partitioning) = &snapshot.def.partitioning else {
+        return plan_blocks_scan(state, snapshot, projection, filters, limit);
+    };
+    // Only the blocks of partitions the filters allow (`partitions.rs`).
+    let predicate = physical_predicate(state, snapshot, filters);
+    let schema = snapshot.def.scan_schema();
+    let prune = |blocks: &[BlockMeta]| {
+        partitions::prune(
+            &snapshot.def,
+            partitioning,
+            blocks,
+            predicate.as_ref(),
+            &schema,
+        )
+    };
+    let current = prune(&snapshot.blocks);
+    let later = prune(&snapshot.later_blocks);
+    let summary = current.summary();
+    let pruned = TableSnapshot {
+        blocks: current.blocks,
+        later_blocks: later.blocks,
+        ..snapshot.clone()
+    };
+    let scan = plan_blocks_scan(state, &pruned, projection, filters, limit)?;
+    Ok(Arc::new(PartitionsExec::new(scan, summary)))
+}
+
+/// The scan of a snapshot's blocks, later blocks and memtable rows.
+fn plan_blocks_scan(
     state: &dyn Session,
     snapshot: &TableSnapshot,
     projection: Option<&Vec<usize>>,
@@ -236,7 +273,7 @@ const MAX_CACHED_STATISTICS: usize = 100_000;
 /// Column statistics of one block under `schema`, by block path and the schema version
 /// they were computed for. Blocks are immutable, so entries never go stale; the cache is
 /// emptied when full, which bounds it as blocks come and go.
-fn footer_statistics(
+pub fn footer_statistics(
     snapshot: &TableSnapshot,
     path: &str,
     schema: &SchemaRef,

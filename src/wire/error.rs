@@ -34,6 +34,7 @@ pub fn classify(err: &Error) -> (&'static str, String) {
         Error::DuplicateColumn(_) => "42701",
         Error::SerializationFailure(_) => "40001",
         Error::UndefinedObject(_) => "42704",
+        Error::InvalidTableDefinition(_) => "42P16",
         Error::UndefinedFunction(_) => "42883",
         Error::InvalidInput(_) => "22023",
         Error::Unsupported(_) => "0A000",
