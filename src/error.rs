@@ -52,6 +52,9 @@ pub enum Error {
     /// No such object other than a table or column, e.g. a setting (42704).
     #[error("{0}")]
     UndefinedObject(String),
+    /// EXECUTE or DEALLOCATE of a statement never prepared (26000).
+    #[error("{0}")]
+    UndefinedPreparedStatement(String),
     /// A change that would leave a table's definition invalid (42P16).
     #[error("{0}")]
     InvalidTableDefinition(String),

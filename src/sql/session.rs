@@ -17,7 +17,7 @@ use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef,
 use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::execution::session_state::SessionState;
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::logical_expr::{LogicalPlan, WriteOp};
+use datafusion::logical_expr::{LogicalPlan, Statement as PlanStatement, WriteOp};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DFStatement;
@@ -109,6 +109,10 @@ pub struct Session {
     /// unnamed Parse (pgbench -M extended, psycopg) would otherwise parse and plan the
     /// same text on every execution. Cleared with `planning_state`.
     plans: Mutex<HashMap<String, (u64, Prepared)>>,
+    /// Statements prepared with SQL `PREPARE` (DataFusion keeps them) and the columns
+    /// their EXECUTE returns, so EXECUTE can be described and `DEALLOCATE ALL` can
+    /// remove them.
+    sql_prepared: Mutex<HashMap<String, datafusion::arrow::datatypes::SchemaRef>>,
     settings: Arc<Mutex<Settings>>,
     transaction: Mutex<Transaction>,
 }
@@ -156,6 +160,7 @@ impl Session {
             ctx,
             planning_state: Mutex::new(None),
             plans: Mutex::new(HashMap::new()),
+            sql_prepared: Mutex::new(Default::default()),
             settings,
             transaction: Mutex::new(Transaction::default()),
         }
@@ -262,6 +267,9 @@ impl Session {
                 }
                 if returns_rows(&plan) {
                     prepared.output = Some(super::naming::rename(plan.schema().as_arrow(), &names));
+                }
+                if let LogicalPlan::Statement(PlanStatement::Execute(execute)) = &plan {
+                    prepared.output = self.sql_prepared.lock().get(&execute.name).cloned();
                 }
                 prepared.plan = Some(plan);
             }
@@ -463,6 +471,20 @@ impl Session {
     }
 
     async fn execute_plan(&self, plan: LogicalPlan) -> Result<Outcome> {
+        let named = match &plan {
+            LogicalPlan::Statement(PlanStatement::Execute(execute)) => Some(&execute.name),
+            LogicalPlan::Statement(PlanStatement::Deallocate(deallocate))
+                if !deallocate.name.eq_ignore_ascii_case("all") =>
+            {
+                Some(&deallocate.name)
+            }
+            _ => None,
+        };
+        if let Some(name) = named.filter(|name| !self.sql_prepared.lock().contains_key(*name)) {
+            return Err(Error::UndefinedPreparedStatement(format!(
+                "prepared statement \"{name}\" does not exist"
+            )));
+        }
         match &plan {
             LogicalPlan::Dml(dml) if matches!(dml.op, WriteOp::Insert(_)) => {
                 super::insert_checks::check_insert_types(dml)?;
@@ -507,10 +529,47 @@ impl Session {
                 self.ctx.execute_logical_plan(plan).await?.collect().await?;
                 Ok(Outcome::command(&tag))
             }
-            LogicalPlan::Statement(_) => {
+            // EXECUTE of a SQL-prepared statement returns its rows, below.
+            LogicalPlan::Statement(statement)
+                if !matches!(statement, PlanStatement::Execute(_)) =>
+            {
                 self.forget_plans();
+                let tag = match statement {
+                    PlanStatement::Prepare(prepare) => {
+                        let output = Arc::new(prepare.input.schema().as_arrow().clone());
+                        self.sql_prepared
+                            .lock()
+                            .insert(prepare.name.clone(), output);
+                        "PREPARE"
+                    }
+                    // Drivers (psycopg) send it after DDL; it also covers the statements
+                    // they prepared through the protocol, which pgwire replaces when
+                    // they are prepared again under the same name.
+                    PlanStatement::Deallocate(deallocate)
+                        if deallocate.name.eq_ignore_ascii_case("all") =>
+                    {
+                        let names: Vec<String> = self
+                            .sql_prepared
+                            .lock()
+                            .drain()
+                            .map(|(name, _)| name)
+                            .collect();
+                        for name in names {
+                            let deallocate = datafusion::logical_expr::Deallocate { name };
+                            let plan =
+                                LogicalPlan::Statement(PlanStatement::Deallocate(deallocate));
+                            self.ctx.execute_logical_plan(plan).await?;
+                        }
+                        return Ok(Outcome::command("DEALLOCATE ALL"));
+                    }
+                    PlanStatement::Deallocate(deallocate) => {
+                        self.sql_prepared.lock().remove(&deallocate.name);
+                        "DEALLOCATE"
+                    }
+                    _ => "SET",
+                };
                 self.ctx.execute_logical_plan(plan).await?.collect().await?;
-                Ok(Outcome::command("SET"))
+                Ok(Outcome::command(tag))
             }
             _ => {
                 let stream = self
@@ -819,6 +878,9 @@ fn returns_rows(plan: &LogicalPlan) -> bool {
 
 /// Parameter types by position, from DataFusion's inference (`$1` is index 0).
 fn param_fields(plan: &LogicalPlan) -> Result<Vec<Option<FieldRef>>> {
+    if matches!(plan, LogicalPlan::Statement(PlanStatement::Prepare(_))) {
+        return Ok(Vec::new()); // `PREPARE p AS … $1`: the $1 is the prepared query's
+    }
     let inferred = plan.get_parameter_fields()?;
     let mut types = Vec::new();
     for (name, data_type) in inferred {

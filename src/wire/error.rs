@@ -35,6 +35,7 @@ pub fn classify(err: &Error) -> (&'static str, String) {
         Error::SerializationFailure(_) => "40001",
         Error::UndefinedObject(_) => "42704",
         Error::InvalidTableDefinition(_) => "42P16",
+        Error::UndefinedPreparedStatement(_) => "26000",
         Error::UndefinedFunction(_) => "42883",
         Error::InvalidInput(_) => "22023",
         Error::Unsupported(_) => "0A000",
