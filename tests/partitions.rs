@@ -55,6 +55,10 @@ async fn scans_skip_the_partitions_their_filters_rule_out() {
         plan.contains("GrizzlyPartitions: partitions=1 of 40 (39 skipped), blocks=1 of 40"),
         "{plan}"
     );
+    // An expression that implies a range of the column prunes as well.
+    let truncated = "WHERE date_trunc('day', ts) = '2026-01-05 00:00:00+00'";
+    let plan = explain(&client, &format!("SELECT count(*) FROM m {truncated}")).await;
+    assert!(plan.contains("partitions=1 of 40 (39 skipped)"), "{plan}");
     let plan = explain(&client, "SELECT count(*) FROM h WHERE host = 'host-7'").await;
     assert!(plan.contains("partitions=1 of 8 (7 skipped)"), "{plan}");
     let plan = explain(&client, "SELECT count(*) FROM m WHERE host = 'host-7'").await;
@@ -65,6 +69,9 @@ async fn scans_skip_the_partitions_their_filters_rule_out() {
     };
     for filter in [
         day,
+        truncated,
+        "WHERE date_trunc('month', ts) = '2026-02-01 00:00:00+00'",
+        "WHERE date_trunc('hour', ts) = '2026-01-07 13:00:00+00'",
         "WHERE ts BETWEEN '2026-01-10 23:00:00+00' AND '2026-01-12 01:00:00+00'",
         "WHERE ts IN ('2026-01-03 00:00:00+00', '2026-02-01 12:00:02+00')",
         "WHERE host = 'host-7'",

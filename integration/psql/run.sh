@@ -8,7 +8,9 @@ root="$here/../.."
 bin="${GRIZZLY_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/grizzly}"
 data="$(mktemp -d)"
 out="$(mktemp)"
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$data" "$out" "$out.log"' EXIT
+# Stop the server and wait for its clean shutdown (it writes its last blocks and files)
+# before deleting the data directory under it.
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data" "$out" "$out.log"' EXIT
 
 "$bin" --data-dir "$data" --listen 127.0.0.1:0 --log warn >"$out.log" 2>&1 &
 pid=$!

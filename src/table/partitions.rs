@@ -5,7 +5,9 @@
 //! that prunes Parquet row groups by their statistics: a time partition reports its
 //! range as the partition column's min and max, so ranges, equalities, BETWEEN and IN
 //! lists on the column prune; a hash partition answers which literal values can be in
-//! it (`contained`), so equalities and IN lists prune. Partitions whose key is NULL
+//! it (`contained`), so equalities and IN lists prune. A filter on an expression that
+//! implies a range of the column, `date_trunc('day', ts) = <time>`, adds that range
+//! (`implied_ranges`). Partitions whose key is NULL
 //! report nothing and are always kept (conservative). What survives goes on to row-group
 //! and page pruning as before, and EXPLAIN shows the count as `GrizzlyPartitions`.
 
@@ -15,12 +17,14 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, BooleanArray};
 use arrow::datatypes::{DataType, SchemaRef};
+use chrono::{Datelike, Timelike};
 use datafusion::common::pruning::PruningStatistics;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{Column, ScalarValue, Statistics};
 use datafusion::config::ConfigOptions;
 use datafusion::error::Result;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::{BinaryExpr, Expr, Operator};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_optimizer::pruning::PruningPredicateBuilder;
 use datafusion::physical_plan::filter_pushdown::{FilterDescription, FilterPushdownPhase};
@@ -101,6 +105,90 @@ pub fn prune(
         partitions_kept: keep.iter().filter(|k| **k).count(),
         blocks_total: blocks.len(),
     }
+}
+
+/// For each filter `date_trunc(unit, col) = <constant>` on the time partition column,
+/// the range it implies, `col >= start AND col < start + unit` (a superset of the rows
+/// that can match, so pruning by it is safe), for pruning only.
+pub fn implied_ranges(def: &TableDef, partitioning: &Partitioning, filters: &[Expr]) -> Vec<Expr> {
+    let Partitioning::Time { .. } = partitioning else {
+        return Vec::new();
+    };
+    let Some(column) = def
+        .columns
+        .iter()
+        .find(|c| c.id == partitioning.column_id())
+    else {
+        return Vec::new();
+    };
+    let mut implied = Vec::new();
+    for filter in filters {
+        let Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::Eq,
+            right,
+        }) = filter
+        else {
+            continue;
+        };
+        let (call, value) = match (left.as_ref(), right.as_ref()) {
+            (Expr::ScalarFunction(call), Expr::Literal(value, _))
+            | (Expr::Literal(value, _), Expr::ScalarFunction(call)) => (call, value),
+            _ => continue,
+        };
+        let [Expr::Literal(unit, _), Expr::Column(truncated)] = call.args.as_slice() else {
+            continue;
+        };
+        if call.func.name() != "date_trunc" || truncated.name != column.name {
+            continue;
+        }
+        let (Some(unit), ScalarValue::TimestampMicrosecond(Some(micros), zone)) =
+            (unit.try_as_str().flatten(), value)
+        else {
+            continue;
+        };
+        let Some((start, end)) = truncated_range(*micros, unit) else {
+            continue;
+        };
+        let bound = |m: i64| {
+            Expr::Literal(
+                ScalarValue::TimestampMicrosecond(Some(m), zone.clone()),
+                None,
+            )
+        };
+        let col = Expr::Column(truncated.clone());
+        implied.push(col.clone().gt_eq(bound(start)).and(col.lt(bound(end))));
+    }
+    implied
+}
+
+/// The range `[trunc(micros), trunc(micros) + unit)` for a date_trunc unit, UTC.
+fn truncated_range(micros: i64, unit: &str) -> Option<(i64, i64)> {
+    let time = chrono::DateTime::from_timestamp_micros(micros)?.naive_utc();
+    let day = time.date();
+    let (start, end) = match unit.to_ascii_lowercase().as_str() {
+        "hour" => {
+            let start = day.and_hms_opt(time.hour(), 0, 0)?;
+            (start, start + chrono::Duration::hours(1))
+        }
+        "day" => {
+            let start = day.and_hms_opt(0, 0, 0)?;
+            (start, start + chrono::Duration::days(1))
+        }
+        "month" => {
+            let start = day.with_day(1)?.and_hms_opt(0, 0, 0)?;
+            (start, start.checked_add_months(chrono::Months::new(1))?)
+        }
+        "year" => {
+            let start = day.with_day(1)?.with_month(1)?.and_hms_opt(0, 0, 0)?;
+            (start, start.checked_add_months(chrono::Months::new(12))?)
+        }
+        _ => return None,
+    };
+    Some((
+        start.and_utc().timestamp_micros(),
+        end.and_utc().timestamp_micros(),
+    ))
 }
 
 /// Partitions as pruning containers.

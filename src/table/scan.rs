@@ -68,7 +68,13 @@ pub fn plan_scan(
         return plan_blocks_scan(state, snapshot, projection, filters, limit);
     };
     // Only the blocks of partitions the filters allow (`partitions.rs`).
-    let predicate = physical_predicate(state, snapshot, filters);
+    let mut pruning_filters = filters.to_vec();
+    pruning_filters.extend(partitions::implied_ranges(
+        &snapshot.def,
+        partitioning,
+        filters,
+    ));
+    let predicate = physical_predicate(state, snapshot, &pruning_filters);
     let schema = snapshot.def.scan_schema();
     let prune = |blocks: &[BlockMeta]| {
         partitions::prune(
