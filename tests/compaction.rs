@@ -1,6 +1,6 @@
 //! Compaction through the real server: it merges small blocks without losing a row,
-//! while other sessions write; time travel to before it reads what it read before; and
-//! the result survives a crash right after it.
+//! while other sessions write; time travel to before it reads what it read before; the
+//! result survives a crash right after it; and the background task does it unasked.
 
 mod common;
 
@@ -94,4 +94,33 @@ async fn compaction_keeps_every_row_and_the_history() {
         (past.get::<_, i64>(0), past.get::<_, i64>(1)),
         (1200, (0..1200).sum::<i64>())
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_background_task_compacts_tables_with_many_small_blocks() {
+    let server = TestServer::start_with(&["--compact-min-blocks", "4"]);
+    let client = server.client().await;
+    client
+        .batch_execute("CREATE TABLE t (id int)")
+        .await
+        .unwrap();
+    for i in 0..5 {
+        client
+            .batch_execute(&format!(
+                "INSERT INTO t VALUES ({i}); ALTER TABLE t SET (retention = '7 days')"
+            ))
+            .await
+            .unwrap();
+    }
+    // The task looks every 10 seconds.
+    let mut seen = blocks(&client, "t").await;
+    for _ in 0..60 {
+        if seen.0 == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        seen = blocks(&client, "t").await;
+    }
+    assert_eq!(seen, (1, 5), "five small blocks compacted into one");
+    assert_eq!(count(&client, "t").await, 5);
 }

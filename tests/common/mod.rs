@@ -16,11 +16,21 @@ pub struct TestServer {
     pub port: u16,
     data_dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
+    args: Vec<String>,
 }
+
+/// Tests see the blocks they make: background compaction is off unless a test turns it
+/// on (`start_with`).
+const DEFAULT_ARGS: [&str; 2] = ["--compact-min-blocks", "0"];
 
 impl TestServer {
     /// Starts a server on a fresh, empty data directory.
     pub fn start() -> TestServer {
+        TestServer::start_with(&DEFAULT_ARGS)
+    }
+
+    /// Starts a server on a fresh, empty data directory with these command-line flags.
+    pub fn start_with(args: &[&str]) -> TestServer {
         let temp = tempfile::tempdir().expect("temporary directory");
         let data_dir = temp.path().join("data");
         let mut server = TestServer {
@@ -28,6 +38,7 @@ impl TestServer {
             port: 0,
             data_dir,
             _temp: Some(temp),
+            args: args.iter().map(|a| a.to_string()).collect(),
         };
         server.spawn();
         server
@@ -40,6 +51,7 @@ impl TestServer {
             port: 0,
             data_dir: data_dir.to_path_buf(),
             _temp: None,
+            args: DEFAULT_ARGS.iter().map(|a| a.to_string()).collect(),
         };
         server.spawn();
         server
@@ -68,6 +80,7 @@ impl TestServer {
             .arg("127.0.0.1:0")
             .arg("--log")
             .arg("warn")
+            .args(&self.args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
