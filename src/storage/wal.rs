@@ -688,3 +688,112 @@ mod tests {
         wal.shutdown();
     }
 }
+
+/// Figures for choosing the WAL's codec (not a check): IPC encode and decode time and
+/// bytes per record for no compression, LZ4 frames and ZSTD, on lineitem-like rows.
+/// `cargo test --release --lib wal_codec_figures -- --ignored --nocapture`
+#[cfg(test)]
+mod codec_figures {
+    use std::time::Instant;
+
+    use arrow::array::{ArrayRef, Date32Array, Decimal128Array, Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+
+    fn lineitem_like(rows: usize) -> RecordBatch {
+        let modes = ["AIR", "MAIL", "SHIP", "TRUCK", "RAIL", "FOB", "REG AIR"];
+        let words = [
+            "carefully",
+            "final",
+            "deposits",
+            "sleep",
+            "furiously",
+            "ironic",
+            "packages",
+        ];
+        let comment = |i: usize| {
+            (0..4)
+                .map(|k| words[(i * 7 + k * 3) % words.len()])
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("c1", DataType::Int64, false),
+            Field::new("c2", DataType::Decimal128(15, 2), false),
+            Field::new("c3", DataType::Decimal128(15, 2), false),
+            Field::new("c4", DataType::Date32, false),
+            Field::new("c5", DataType::Utf8, false),
+            Field::new("c6", DataType::Utf8, false),
+        ]));
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from_iter_values(
+                (0..rows).map(|i| (i / 4) as i64),
+            )),
+            Arc::new(
+                Decimal128Array::from_iter_values((0..rows).map(|i| (i % 50 * 100) as i128))
+                    .with_precision_and_scale(15, 2)
+                    .unwrap(),
+            ),
+            Arc::new(
+                Decimal128Array::from_iter_values(
+                    (0..rows).map(|i| (i * 7919 % 10_000_000) as i128),
+                )
+                .with_precision_and_scale(15, 2)
+                .unwrap(),
+            ),
+            Arc::new(Date32Array::from_iter_values(
+                (0..rows).map(|i| 8_000 + (i % 2_500) as i32),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                (0..rows).map(|i| modes[i % modes.len()]),
+            )),
+            Arc::new(StringArray::from_iter_values((0..rows).map(comment))),
+        ];
+        RecordBatch::try_new(schema, columns).unwrap()
+    }
+
+    fn encode(rows: &RecordBatch, compression: Option<CompressionType>) -> Vec<u8> {
+        let options = IpcWriteOptions::default()
+            .try_with_compression(compression)
+            .unwrap();
+        let mut writer =
+            StreamWriter::try_new_with_options(Vec::new(), &rows.schema(), options).unwrap();
+        writer.write(rows).unwrap();
+        writer.into_inner().unwrap()
+    }
+
+    #[test]
+    #[ignore]
+    fn wal_codec_figures() {
+        println!(
+            "{:>7} {:>6} {:>10} {:>11} {:>11}",
+            "rows", "codec", "bytes", "encode µs", "decode µs"
+        );
+        for rows in [1, 100, 10_000, 100_000] {
+            let batch = lineitem_like(rows);
+            let runs = (200_000 / rows).clamp(5, 2_000);
+            for (name, codec) in [
+                ("none", None),
+                ("lz4", Some(CompressionType::LZ4_FRAME)),
+                ("zstd", Some(CompressionType::ZSTD)),
+            ] {
+                let mut bytes = Vec::new();
+                let start = Instant::now();
+                for _ in 0..runs {
+                    bytes = encode(&batch, codec);
+                }
+                let encode_us = start.elapsed().as_secs_f64() * 1e6 / runs as f64;
+                let start = Instant::now();
+                for _ in 0..runs {
+                    decode_batch(&bytes).unwrap();
+                }
+                let decode_us = start.elapsed().as_secs_f64() * 1e6 / runs as f64;
+                println!(
+                    "{rows:>7} {name:>6} {:>10} {encode_us:>11.1} {decode_us:>11.1}",
+                    bytes.len()
+                );
+            }
+        }
+    }
+}
