@@ -11,7 +11,6 @@
 //! `h3` (bucket 3 of a hash), and `null` for rows whose key is NULL.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array};
 use arrow::compute::take_record_batch;
@@ -313,15 +312,16 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     hash
 }
 
-/// Values of the partition column as an array, for hashing literals the same way.
+/// The hash of a literal, computed as for the column's values (None for NULL).
 pub fn hash_scalar(value: &datafusion::common::ScalarValue) -> Option<u64> {
     let array = value.to_array().ok()?;
-    let array: ArrayRef = Arc::clone(&array);
     hash_value(&array, 0).ok().flatten()
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use arrow::array::{Int32Array, StringArray, TimestampMicrosecondArray};
 
