@@ -107,8 +107,9 @@ impl TableFunctionImpl for BlocksFunction {
 }
 
 /// `grizzly_partitions('t')`: one row per partition of the table as it is now: its rows
-/// (unflushed ones included), blocks, bytes, and the least and greatest partition key
-/// in its blocks (from their Parquet footers).
+/// (unflushed ones included), blocks, bytes, the least and greatest partition key in its
+/// blocks (from their Parquet footers), and the tuner's counts of scans that read it and
+/// blocks written into it.
 pub struct PartitionsFunction {
     db: Arc<Database>,
 }
@@ -191,7 +192,18 @@ impl TableFunctionImpl for PartitionsFunction {
             Field::new("bytes", DataType::Int64, false),
             Field::new("min_key", DataType::Utf8, true),
             Field::new("max_key", DataType::Utf8, true),
+            Field::new("reads", DataType::Int64, false),
+            Field::new("writes", DataType::Int64, false),
         ]));
+        let usage: Vec<_> = partitions
+            .keys()
+            .map(|p| {
+                self.db
+                    .tuner()
+                    .partition_usage(def.id, p)
+                    .unwrap_or_default()
+            })
+            .collect();
         let rows: Vec<&PartitionRow> = partitions.values().collect();
         let columns: Vec<ArrayRef> = vec![
             Arc::new(StringArray::from_iter_values(partitions.keys())),
@@ -200,6 +212,12 @@ impl TableFunctionImpl for PartitionsFunction {
             Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.bytes))),
             Arc::new(StringArray::from_iter(rows.iter().map(|r| text(&r.min)))),
             Arc::new(StringArray::from_iter(rows.iter().map(|r| text(&r.max)))),
+            Arc::new(Int64Array::from_iter_values(
+                usage.iter().map(|u| u.reads as i64),
+            )),
+            Arc::new(Int64Array::from_iter_values(
+                usage.iter().map(|u| u.writes as i64),
+            )),
         ];
         memory_table(schema, columns)
     }

@@ -151,21 +151,11 @@ pub fn choose(setting: Compression, usage: &Usage, purpose: Purpose) -> Choice {
         };
     }
     let counts = format!("{} reads, {} writes", usage.reads, usage.writes);
-    if let Purpose::Compaction {
-        cold_after_micros,
-        now_micros,
-    } = purpose
-    {
-        let idle = now_micros - usage.last_read_micros.max(usage.last_write_micros);
-        if idle > cold_after_micros {
-            return Choice {
-                codec: Compression::Zstd(COLD_LEVEL),
-                reason: format!(
-                    "auto: cold, neither read nor written for {}",
-                    hours_text(idle)
-                ),
-            };
-        }
+    if let Some(idle) = idle_past_cold(usage, purpose) {
+        return Choice {
+            codec: Compression::Zstd(COLD_LEVEL),
+            reason: format!("auto: cold, neither read nor written for {idle}"),
+        };
     }
     if usage.reads + usage.writes < MIN_SAMPLE {
         return Choice {
@@ -183,6 +173,20 @@ pub fn choose(setting: Compression, usage: &Usage, purpose: Purpose) -> Choice {
         codec: Compression::Lz4,
         reason: format!("auto: read-heavy ({counts})"),
     }
+}
+
+/// For compaction: how long data with `usage` has been idle, in words, if that is longer
+/// than makes it cold.
+fn idle_past_cold(usage: &Usage, purpose: Purpose) -> Option<String> {
+    let Purpose::Compaction {
+        cold_after_micros,
+        now_micros,
+    } = purpose
+    else {
+        return None;
+    };
+    let idle = now_micros - usage.last_read_micros.max(usage.last_write_micros);
+    (idle > cold_after_micros).then(|| hours_text(idle))
 }
 
 fn hours_text(micros: i64) -> String {
@@ -228,6 +232,61 @@ impl Tuner {
         self.dirty.store(true, Ordering::Relaxed);
     }
 
+    /// Counts one read of each partition a scan of the table kept.
+    pub fn note_partition_reads(&self, table_id: u64, partitions: &[String]) {
+        let mut file = self.usage.lock();
+        let now = now_micros();
+        for partition in partitions {
+            let usage = file
+                .partitions
+                .entry(partition_key(table_id, partition))
+                .or_default();
+            usage.reads += 1;
+            usage.last_read_micros = now;
+        }
+        self.dirty.store(true, Ordering::Relaxed);
+    }
+
+    /// Counts a block written into a partition of the table (a flush or a bulk write).
+    pub fn note_partition_write(&self, table_id: u64, partition: &str) {
+        let mut file = self.usage.lock();
+        let usage = file
+            .partitions
+            .entry(partition_key(table_id, partition))
+            .or_default();
+        usage.writes += 1;
+        usage.last_write_micros = now_micros();
+        self.dirty.store(true, Ordering::Relaxed);
+    }
+
+    /// A partition's counts, if anything was counted for it.
+    pub fn partition_usage(&self, table_id: u64, partition: &str) -> Option<Usage> {
+        let key = partition_key(table_id, partition);
+        self.usage.lock().partitions.get(&key).copied()
+    }
+
+    /// The codec for a block compaction writes into `partition` of `def`: a partition
+    /// neither read nor written for `cold_after` is cold even if the table is busy
+    /// (yesterday's partition of a time series); otherwise as `choose`.
+    pub fn choose_for_partition(
+        &self,
+        def: &TableDef,
+        partition: &str,
+        purpose: Purpose,
+    ) -> Choice {
+        let usage = self.partition_usage(def.id, partition);
+        let idle = usage.and_then(|usage| idle_past_cold(&usage, purpose));
+        match (def.compression, idle) {
+            (Compression::Auto, Some(idle)) => Choice {
+                codec: Compression::Zstd(COLD_LEVEL),
+                reason: format!(
+                    "auto: partition {partition} cold, neither read nor written for {idle}"
+                ),
+            },
+            _ => self.choose(def, purpose),
+        }
+    }
+
     pub fn usage(&self, table_id: u64) -> Usage {
         self.usage
             .lock()
@@ -244,7 +303,10 @@ impl Tuner {
 
     /// Stops counting a table that is gone for good.
     pub fn forget(&self, table_id: u64) {
-        if self.usage.lock().tables.remove(&table_id).is_some() {
+        let mut file = self.usage.lock();
+        let prefix = partition_key(table_id, "");
+        file.partitions.retain(|key, _| !key.starts_with(&prefix));
+        if file.tables.remove(&table_id).is_some() {
             self.dirty.store(true, Ordering::Relaxed);
         }
     }
@@ -268,6 +330,14 @@ impl Tuner {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct UsageFile {
     tables: HashMap<u64, Usage>,
+    /// By `{table_id}/{partition}`: reads of scans that kept the partition, writes of
+    /// blocks into it.
+    #[serde(default)]
+    partitions: HashMap<String, Usage>,
+}
+
+fn partition_key(table_id: u64, partition: &str) -> String {
+    format!("{table_id}/{partition}")
 }
 
 impl UsageFile {
@@ -308,6 +378,46 @@ mod tests {
         for bad in ["zstd(0)", "zstd(23)", "gzip", "zstd(x)", ""] {
             assert!(Compression::parse(bad).is_err(), "{bad} was accepted");
         }
+    }
+
+    #[test]
+    fn a_partition_idle_for_long_is_cold_in_a_busy_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let tuner = Tuner::open(dir.path().join("tuner.json"));
+        let def = crate::catalog::column::int_table("t");
+        for _ in 0..50 {
+            tuner.note_read(def.id);
+        }
+        tuner.note_partition_write(def.id, "2026-01-01");
+        tuner.note_partition_reads(def.id, &["2026-01-02".to_string()]);
+        let day = 86_400_000_000;
+        let compaction = |later| Purpose::Compaction {
+            cold_after_micros: day,
+            now_micros: now_micros() + later,
+        };
+        let choice = tuner.choose_for_partition(&def, "2026-01-01", compaction(2 * day));
+        assert_eq!(
+            choice.codec,
+            Compression::Zstd(COLD_LEVEL),
+            "{}",
+            choice.reason
+        );
+        assert!(
+            choice.reason.contains("partition 2026-01-01 cold"),
+            "{}",
+            choice.reason
+        );
+        let recent = tuner.choose_for_partition(&def, "2026-01-02", compaction(0));
+        assert_eq!(recent.codec, Compression::Lz4, "{}", recent.reason);
+        // Saved and read back.
+        tuner.save().unwrap();
+        let again = Tuner::open(dir.path().join("tuner.json"));
+        assert_eq!(
+            again.partition_usage(def.id, "2026-01-02").unwrap().reads,
+            1
+        );
+        again.forget(def.id);
+        assert!(again.partition_usage(def.id, "2026-01-02").is_none());
     }
 
     #[test]

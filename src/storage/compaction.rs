@@ -198,8 +198,8 @@ impl Database {
             cold_after_micros: self.config.cold_after.as_micros() as i64,
             now_micros: now_micros(),
         };
-        let codec = self.tuner().choose(def, purpose);
         let partition = &group[0].partition;
+        let codec = self.tuner().choose_for_partition(def, partition, purpose);
         let mut writer = BlockWriter::create(&self.paths, def.id, partition, &schema, &codec)?;
         let written = (|| {
             for block in group {

@@ -337,6 +337,7 @@ impl Database {
         if let Some((blocks, lsn)) = self.write_blocks(def, &entries)? {
             for block in blocks {
                 written.push(self.paths.resolve(&block.path));
+                self.tuner.note_partition_write(table_id, &block.partition);
                 actions.push(Action::AddBlock { table_id, block });
             }
             actions.push(Action::Flushed { table_id, lsn });
@@ -375,7 +376,7 @@ impl Database {
             )));
         }
         let commit_ts = self.clock.next();
-        let actions = blocks
+        let actions: Vec<Action> = blocks
             .drain(..)
             .map(|mut block| {
                 block.min_commit_ts = commit_ts;
@@ -383,9 +384,19 @@ impl Database {
                 Action::AddBlock { table_id, block }
             })
             .collect();
+        let partitions: Vec<String> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::AddBlock { block, .. } => Some(block.partition.clone()),
+                _ => None,
+            })
+            .collect();
         manifest.commit(commit_ts, actions)?;
         self.publish(&manifest, |_| {});
         self.tuner.note_write(table_id);
+        for partition in partitions {
+            self.tuner.note_partition_write(table_id, &partition);
+        }
         Ok(commit_ts)
     }
 
@@ -467,6 +478,9 @@ impl Database {
             drop(manifest);
             remove(); // dropped meanwhile
             return Ok(());
+        }
+        for block in &blocks {
+            self.tuner.note_partition_write(table_id, &block.partition);
         }
         let mut actions: Vec<Action> = blocks
             .into_iter()

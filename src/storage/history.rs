@@ -160,6 +160,9 @@ impl Database {
                 });
             manifest.commit(self.clock.next(), tables.chain(blocks).collect())?;
             self.state.write().manifest = manifest.state().clone();
+            for (table_id, _) in &forgotten {
+                self.tuner().forget(*table_id);
+            }
             let blocks = forgotten.iter().flat_map(|(_, blocks)| blocks);
             for block in blocks.chain(retired.values().flatten()) {
                 let path = self.paths.resolve(&block.path);

@@ -91,8 +91,9 @@ impl TableProvider for GrizzlyTable {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         self.db.tuner().note_read(self.def.id);
+        let mut partitions = Vec::new();
         if let Some(snapshot) = &self.past {
-            return scan::plan_scan(state, snapshot, projection, filters, limit);
+            return scan::plan_scan(state, snapshot, projection, filters, limit, &mut partitions);
         }
         let snapshot = self.db.snapshot(self.def.id).ok_or_else(|| {
             DataFusionError::from(crate::error::Error::UndefinedTable(format!(
@@ -108,7 +109,18 @@ impl TableProvider for GrizzlyTable {
             ))
             .into());
         }
-        scan::plan_scan(state, &snapshot, projection, filters, limit)
+        let plan = scan::plan_scan(
+            state,
+            &snapshot,
+            projection,
+            filters,
+            limit,
+            &mut partitions,
+        )?;
+        self.db
+            .tuner()
+            .note_partition_reads(self.def.id, &partitions);
+        Ok(plan)
     }
 
     fn supports_filters_pushdown(

@@ -40,7 +40,8 @@ use crate::storage::manifest::BlockMeta;
 pub struct Pruned {
     pub blocks: Vec<BlockMeta>,
     pub partitions: usize,
-    pub partitions_kept: usize,
+    /// The partitions kept, by name.
+    pub kept: Vec<String>,
     pub blocks_total: usize,
 }
 
@@ -48,9 +49,9 @@ impl Pruned {
     pub fn summary(&self) -> String {
         format!(
             "partitions={} of {} ({} skipped), blocks={} of {} ({} skipped)",
-            self.partitions_kept,
+            self.kept.len(),
             self.partitions,
-            self.partitions - self.partitions_kept,
+            self.partitions - self.kept.len(),
             self.blocks.len(),
             self.blocks_total,
             self.blocks_total - self.blocks.len()
@@ -102,7 +103,12 @@ pub fn prune(
     Pruned {
         blocks: kept,
         partitions: names.len(),
-        partitions_kept: keep.iter().filter(|k| **k).count(),
+        kept: names
+            .iter()
+            .zip(&keep)
+            .filter(|(_, keep)| **keep)
+            .map(|(name, _)| name.to_string())
+            .collect(),
         blocks_total: blocks.len(),
     }
 }

@@ -57,12 +57,15 @@ use crate::catalog::TableDef;
 use crate::storage::manifest::BlockMeta;
 use crate::storage::TableSnapshot;
 
+/// Plans the scan; `read_partitions` gets the partitions of a partitioned table that the
+/// scan kept (for the compression tuner's per-partition counts).
 pub fn plan_scan(
     state: &dyn Session,
     snapshot: &TableSnapshot,
     projection: Option<&Vec<usize>>,
     filters: &[Expr],
     limit: Option<usize>,
+    read_partitions: &mut Vec<String>,
 ) -> Result<Arc<dyn ExecutionPlan>> {
     let Some(partitioning) = &snapshot.def.partitioning else {
         return plan_blocks_scan(state, snapshot, projection, filters, limit);
@@ -88,6 +91,7 @@ pub fn plan_scan(
     let current = prune(&snapshot.blocks);
     let later = prune(&snapshot.later_blocks);
     let summary = current.summary();
+    read_partitions.extend(current.kept.iter().cloned());
     let pruned = TableSnapshot {
         blocks: current.blocks,
         later_blocks: later.blocks,
