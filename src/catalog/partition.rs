@@ -181,12 +181,16 @@ impl Partitioning {
         Ok(out)
     }
 
+    /// The partition column of `rows` (physical names).
+    pub fn key_column<'a>(&self, rows: &'a RecordBatch) -> Result<&'a ArrayRef> {
+        let name = format!("c{}", self.column_id());
+        rows.column_by_name(&name)
+            .ok_or_else(|| Error::Internal(format!("rows lack the partition column {name}")))
+    }
+
     /// `rows` (physical names) split by partition, in partition order.
     pub fn split(&self, rows: &RecordBatch) -> Result<BTreeMap<String, RecordBatch>> {
-        let name = format!("c{}", self.column_id());
-        let key = rows
-            .column_by_name(&name)
-            .ok_or_else(|| Error::Internal(format!("rows lack the partition column {name}")))?;
+        let key = self.key_column(rows)?;
         let mut indexes: BTreeMap<String, Vec<u32>> = BTreeMap::new();
         for (row, partition) in self.keys(key)?.into_iter().enumerate() {
             indexes.entry(partition).or_default().push(row as u32);

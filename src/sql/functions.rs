@@ -32,33 +32,33 @@ fn current_setting(settings: Arc<Mutex<Settings>>) -> ScalarUDF {
         DataType::Utf8,
         Volatility::Stable,
         Arc::new(move |args: &[ColumnarValue]| {
-            let names = args[0].to_array(1)?;
-            let names = datafusion::arrow::compute::cast(&names, &DataType::Utf8)?;
-            let settings = settings.lock();
-            let mut values = Vec::with_capacity(names.len());
-            for name in names.as_string::<i32>().iter() {
-                match name {
-                    None => values.push(None),
-                    Some(name) => match settings.get(name) {
-                        Some((_, value)) => values.push(Some(value.to_string())),
-                        None => {
-                            return Err(Error::UndefinedObject(format!(
-                                "unrecognized configuration parameter \"{name}\""
-                            ))
-                            .into())
-                        }
-                    },
-                }
-            }
-            let array: ArrayRef = Arc::new(StringArray::from(values));
-            Ok(match &args[0] {
-                ColumnarValue::Scalar(_) => {
-                    ColumnarValue::Scalar(ScalarValue::try_from_array(&array, 0)?)
-                }
-                ColumnarValue::Array(_) => ColumnarValue::Array(array),
+            map_text(&args[0], |name| match settings.lock().get(name) {
+                Some((_, value)) => Ok(value.to_string()),
+                None => Err(Error::UndefinedObject(format!(
+                    "unrecognized configuration parameter \"{name}\""
+                ))),
             })
         }),
     )
+}
+
+/// A text function's result for its one text argument, scalar or column: `f` of each
+/// value, NULL for NULL.
+pub(super) fn map_text(
+    argument: &ColumnarValue,
+    mut f: impl FnMut(&str) -> crate::error::Result<String>,
+) -> datafusion::error::Result<ColumnarValue> {
+    let values = argument.to_array(1)?;
+    let values = datafusion::arrow::compute::cast(&values, &DataType::Utf8)?;
+    let mut results = Vec::with_capacity(values.len());
+    for value in values.as_string::<i32>().iter() {
+        results.push(value.map(&mut f).transpose()?);
+    }
+    let array: ArrayRef = Arc::new(StringArray::from(results));
+    Ok(match argument {
+        ColumnarValue::Scalar(_) => ColumnarValue::Scalar(ScalarValue::try_from_array(&array, 0)?),
+        ColumnarValue::Array(_) => ColumnarValue::Array(array),
+    })
 }
 
 pub fn session_functions(

@@ -7,13 +7,14 @@ use std::sync::Arc;
 
 use arrow::array::TimestampMicrosecondArray;
 use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl};
 use datafusion::common::ScalarValue;
 use datafusion::datasource::{MemTable, TableProvider};
 use datafusion::error::Result as DFResult;
 use datafusion::logical_expr::Expr;
 
+use super::time_travel::timestamptz;
 use crate::error::Error;
 use crate::storage::codec::Purpose;
 use crate::storage::paths::DEFAULT_PARTITION;
@@ -22,10 +23,6 @@ use crate::table::footer_statistics;
 
 /// The name `grizzly_tuner` is found under (when no table has it).
 pub const TUNER_VIEW: &str = "grizzly_tuner";
-
-fn timestamptz() -> DataType {
-    DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into()))
-}
 
 /// The one string argument of a table function such as `grizzly_blocks('t')`.
 pub fn table_name_argument(function: &str, args: &TableFunctionArgs) -> DFResult<String> {
@@ -170,14 +167,7 @@ impl TableFunctionImpl for PartitionsFunction {
         }
         for batch in &snapshot.memtable {
             let keys = match &def.partitioning {
-                Some(p) => {
-                    let column = batch
-                        .column_by_name(&format!("c{}", p.column_id()))
-                        .ok_or_else(|| {
-                            Error::Internal("memtable rows lack the partition key".into())
-                        })?;
-                    p.keys(column)?
-                }
+                Some(p) => p.keys(p.key_column(batch)?)?,
                 None => vec![DEFAULT_PARTITION.to_string(); batch.num_rows()],
             };
             for key in keys {

@@ -37,7 +37,8 @@ use crate::storage::history::format_ts;
 use crate::storage::Database;
 use crate::table::GrizzlyTable;
 
-fn timestamptz() -> DataType {
+/// `timestamp with time zone` as Grizzly's columns and functions carry it.
+pub(super) fn timestamptz() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into()))
 }
 

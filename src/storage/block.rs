@@ -28,6 +28,8 @@ use crate::error::{Error, Result};
 /// Rows per Parquet row group: small enough that statistics prune point lookups well,
 /// large enough for efficient scans.
 pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+/// No block holds more rows than this: bulk writes and compaction start a new one.
+pub const MAX_BLOCK_ROWS: u64 = 4 * 1024 * 1024;
 /// Rows per data page, the unit the page index prunes.
 const PAGE_ROWS: usize = 8 * 1024;
 /// A column chunk whose dictionary outgrows this falls back to plain encoding. Parquet's

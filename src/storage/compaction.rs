@@ -24,7 +24,7 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Int64Array, RecordBatch};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use super::block::BlockWriter;
+use super::block::{BlockWriter, MAX_BLOCK_ROWS};
 use super::clock::now_micros;
 use super::codec::Purpose;
 use super::database::Database;
@@ -32,9 +32,6 @@ use super::manifest::{Action, BlockMeta};
 use crate::catalog::column::COMMIT_TS_COLUMN;
 use crate::catalog::TableDef;
 use crate::error::{Error, Result};
-
-/// No compacted block holds more rows than this (as bulk writes).
-const MAX_BLOCK_ROWS: u64 = 4 * 1024 * 1024;
 
 /// What one compaction did.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -120,7 +117,7 @@ impl Database {
                     added.push(block);
                 }
                 Err(err) => {
-                    self.delete_blocks(&added);
+                    self.delete_block_files(&added);
                     return Err(err);
                 }
             }
@@ -137,7 +134,7 @@ impl Database {
         });
         if !still_there {
             drop(manifest);
-            self.delete_blocks(&added);
+            self.delete_block_files(&added);
             return Err(Error::SerializationFailure(format!(
                 "table \"{}\" changed while it was being compacted; run the compaction again",
                 def.name
@@ -171,10 +168,8 @@ impl Database {
         small.sort_by_key(|b| (b.partition.clone(), b.min_commit_ts));
         let mut groups: Vec<Vec<BlockMeta>> = Vec::new();
         let mut current: Vec<BlockMeta> = Vec::new();
+        let (mut bytes, mut rows) = (0, 0);
         for block in small {
-            let (bytes, rows) = current
-                .iter()
-                .fold((0, 0), |(bytes, rows), b| (bytes + b.bytes, rows + b.rows));
             let full = bytes + block.bytes > self.config.compact_target_bytes
                 || rows + block.rows > MAX_BLOCK_ROWS;
             let other_partition = current
@@ -182,7 +177,10 @@ impl Database {
                 .is_some_and(|b| b.partition != block.partition);
             if full || other_partition {
                 groups.push(std::mem::take(&mut current));
+                (bytes, rows) = (0, 0);
             }
+            bytes += block.bytes;
+            rows += block.rows;
             current.push(block.clone());
         }
         groups.push(current);
@@ -239,16 +237,6 @@ impl Database {
         block.min_commit_ts = group.iter().map(|b| b.min_commit_ts).min().unwrap_or(0);
         block.max_commit_ts = group.iter().map(|b| b.max_commit_ts).max().unwrap_or(0);
         Ok((block, format!("{}: {}", codec.codec, codec.reason)))
-    }
-
-    /// Deletes the files of blocks no manifest version names.
-    fn delete_blocks(&self, blocks: &[BlockMeta]) {
-        for block in blocks {
-            let path = self.paths.resolve(&block.path);
-            if let Err(err) = std::fs::remove_file(&path) {
-                tracing::warn!("cannot delete block {}: {err}", path.display());
-            }
-        }
     }
 }
 

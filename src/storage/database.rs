@@ -176,6 +176,16 @@ impl Database {
         &self.tuner
     }
 
+    /// Deletes the files of blocks no manifest version needs any more.
+    pub(super) fn delete_block_files<'a>(&self, blocks: impl IntoIterator<Item = &'a BlockMeta>) {
+        for block in blocks {
+            let path = self.paths.resolve(&block.path);
+            if let Err(err) = std::fs::remove_file(&path) {
+                tracing::warn!("cannot delete block {}: {err}", path.display());
+            }
+        }
+    }
+
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -376,19 +386,13 @@ impl Database {
             )));
         }
         let commit_ts = self.clock.next();
+        let partitions: Vec<String> = blocks.iter().map(|b| b.partition.clone()).collect();
         let actions: Vec<Action> = blocks
             .drain(..)
             .map(|mut block| {
                 block.min_commit_ts = commit_ts;
                 block.max_commit_ts = commit_ts;
                 Action::AddBlock { table_id, block }
-            })
-            .collect();
-        let partitions: Vec<String> = actions
-            .iter()
-            .filter_map(|a| match a {
-                Action::AddBlock { block, .. } => Some(block.partition.clone()),
-                _ => None,
             })
             .collect();
         manifest.commit(commit_ts, actions)?;
@@ -479,9 +483,7 @@ impl Database {
             remove(); // dropped meanwhile
             return Ok(());
         }
-        for block in &blocks {
-            self.tuner.note_partition_write(table_id, &block.partition);
-        }
+        let partitions: Vec<String> = blocks.iter().map(|b| b.partition.clone()).collect();
         let mut actions: Vec<Action> = blocks
             .into_iter()
             .map(|block| Action::AddBlock { table_id, block })
@@ -500,6 +502,9 @@ impl Database {
                 memtable.remove_up_to(flushed_lsn);
             }
         });
+        for partition in partitions {
+            self.tuner.note_partition_write(table_id, &partition);
+        }
         tracing::debug!(
             "flushed {} rows of table {} to a block",
             entries.len(),
@@ -529,10 +534,12 @@ impl Database {
             }
         }
         let mut blocks = writer.finish()?;
+        let min_commit_ts = entries.iter().map(|e| e.commit_ts).min().unwrap_or(0);
+        let max_commit_ts = entries.iter().map(|e| e.commit_ts).max().unwrap_or(0);
         for block in &mut blocks {
             block.has_commit_ts_column = true;
-            block.min_commit_ts = entries.iter().map(|e| e.commit_ts).min().unwrap_or(0);
-            block.max_commit_ts = entries.iter().map(|e| e.commit_ts).max().unwrap_or(0);
+            block.min_commit_ts = min_commit_ts;
+            block.max_commit_ts = max_commit_ts;
         }
         Ok(Some((blocks, last.lsn)))
     }

@@ -164,12 +164,7 @@ impl Database {
                 self.tuner().forget(*table_id);
             }
             let blocks = forgotten.iter().flat_map(|(_, blocks)| blocks);
-            for block in blocks.chain(retired.values().flatten()) {
-                let path = self.paths.resolve(&block.path);
-                if let Err(err) = std::fs::remove_file(&path) {
-                    tracing::warn!("cannot delete block {}: {err}", path.display());
-                }
-            }
+            self.delete_block_files(blocks.chain(retired.values().flatten()));
         }
         manifest.prune_before(horizon)?;
         drop(manifest);
@@ -248,8 +243,8 @@ impl Database {
                         let schema_version = schema_versions[table_id];
                         // A block compacted away and forgotten past retention can
                         // still be named by the oldest version kept.
-                        let gone = !self.paths().resolve(&block.path).exists();
-                        if flushed.contains(table_id) && !gone {
+                        if flushed.contains(table_id) && self.paths().resolve(&block.path).exists()
+                        {
                             for (commit_ts, rows) in block_commits(self, block)? {
                                 entries.push(HistoryEntry {
                                     commit_ts,

@@ -15,16 +15,12 @@ use arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow::compute::concat_batches;
 use arrow::datatypes::DataType;
 
-use super::block::BlockSet;
+use super::block::{BlockSet, MAX_BLOCK_ROWS};
 use super::codec::Purpose;
 use super::database::{Database, WriteLock};
 use super::manifest::BlockMeta;
 use crate::catalog::{ColumnType, TableDef};
 use crate::error::{Error, Result};
-
-/// A staged block is closed once it holds this many rows, keeping blocks a size that
-/// compaction and pruning handle well.
-const MAX_BLOCK_ROWS: u64 = 4 * 1024 * 1024;
 
 pub struct TableWriter {
     db: Arc<Database>,

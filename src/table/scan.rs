@@ -39,10 +39,10 @@ use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::Expr;
 use datafusion::logical_expr::Operator;
 use datafusion::parquet::file::metadata::ParquetMetaDataReader;
-use datafusion::physical_expr::create_physical_expr;
 use datafusion::physical_expr::expressions::Column as PhysicalColumn;
 use datafusion::physical_expr::expressions::{BinaryExpr, Literal};
 use datafusion::physical_expr::projection::ProjectionExpr;
+use datafusion::physical_expr::{create_physical_expr, PhysicalExpr};
 use datafusion::physical_plan::filter::FilterExec;
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::union::UnionExec;
@@ -68,9 +68,11 @@ pub fn plan_scan(
     read_partitions: &mut Vec<String>,
 ) -> Result<Arc<dyn ExecutionPlan>> {
     let Some(partitioning) = &snapshot.def.partitioning else {
-        return plan_blocks_scan(state, snapshot, projection, filters, limit);
+        let predicate = physical_predicate(state, snapshot, filters);
+        return plan_blocks_scan(state, snapshot, projection, predicate.as_ref(), limit);
     };
-    // Only the blocks of partitions the filters allow (`partitions.rs`).
+    // Only the blocks of partitions the filters allow (`partitions.rs`). The ranges the
+    // filters imply hold for every row that can match, so row groups prune by them too.
     let mut pruning_filters = filters.to_vec();
     pruning_filters.extend(partitions::implied_ranges(
         &snapshot.def,
@@ -97,16 +99,17 @@ pub fn plan_scan(
         later_blocks: later.blocks,
         ..snapshot.clone()
     };
-    let scan = plan_blocks_scan(state, &pruned, projection, filters, limit)?;
+    let scan = plan_blocks_scan(state, &pruned, projection, predicate.as_ref(), limit)?;
     Ok(Arc::new(PartitionsExec::new(scan, summary)))
 }
 
-/// The scan of a snapshot's blocks, later blocks and memtable rows.
+/// The scan of a snapshot's blocks, later blocks and memtable rows; `predicate` (over the
+/// scan schema) prunes the blocks' row groups and pages.
 fn plan_blocks_scan(
     state: &dyn Session,
     snapshot: &TableSnapshot,
     projection: Option<&Vec<usize>>,
-    filters: &[Expr],
+    predicate: Option<&Arc<dyn PhysicalExpr>>,
     limit: Option<usize>,
 ) -> Result<Arc<dyn ExecutionPlan>> {
     let def = &snapshot.def;
@@ -121,8 +124,8 @@ fn plan_blocks_scan(
         let mut source = ParquetSource::new(scan_schema.clone())
             .with_table_parquet_options(parquet_options)
             .with_enable_page_index(true);
-        if let Some(predicate) = physical_predicate(state, snapshot, filters) {
-            source = source.with_predicate(predicate);
+        if let Some(predicate) = predicate {
+            source = source.with_predicate(predicate.clone());
         }
         let files: Vec<PartitionedFile> = snapshot
             .blocks
@@ -142,9 +145,7 @@ fn plan_blocks_scan(
     }
 
     if let (false, Some(as_of)) = (snapshot.later_blocks.is_empty(), snapshot.as_of) {
-        inputs.push(later_blocks_scan(
-            state, snapshot, as_of, projection, filters,
-        )?);
+        inputs.push(later_blocks_scan(snapshot, as_of, projection, predicate)?);
     }
 
     if !snapshot.memtable.is_empty() || inputs.is_empty() {
@@ -183,11 +184,10 @@ fn plan_blocks_scan(
 /// it: scanned with the commit-timestamp column, filtered to `commit_ts <= as_of`, and
 /// projected to the same columns as the other inputs of the union.
 fn later_blocks_scan(
-    state: &dyn Session,
     snapshot: &TableSnapshot,
     as_of: i64,
     projection: Option<&Vec<usize>>,
-    filters: &[Expr],
+    predicate: Option<&Arc<dyn PhysicalExpr>>,
 ) -> Result<Arc<dyn ExecutionPlan>> {
     let def = &snapshot.def;
     let schema = def.scan_schema_with_ts();
@@ -198,8 +198,8 @@ fn later_blocks_scan(
     let mut read = columns.clone();
     read.push(ts_index);
     let mut source = ParquetSource::new(schema.clone()).with_enable_page_index(true);
-    if let Some(predicate) = physical_predicate(state, snapshot, filters) {
-        source = source.with_predicate(predicate);
+    if let Some(predicate) = predicate {
+        source = source.with_predicate(predicate.clone());
     }
     let files: Vec<PartitionedFile> = snapshot
         .later_blocks
@@ -333,7 +333,7 @@ fn physical_predicate(
     state: &dyn Session,
     snapshot: &TableSnapshot,
     filters: &[Expr],
-) -> Option<Arc<dyn datafusion::physical_expr::PhysicalExpr>> {
+) -> Option<Arc<dyn PhysicalExpr>> {
     let def = &snapshot.def;
     let renamed: Vec<Expr> = filters
         .iter()
