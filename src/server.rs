@@ -97,7 +97,11 @@ async fn compaction_loop(db: Arc<Database>, mut stop: watch::Receiver<bool>) {
                 continue;
             }
             let db = db.clone();
-            match tokio::task::spawn_blocking(move || db.compact(table_id)).await {
+            match tokio::task::spawn_blocking(move || {
+                db.compact(table_id, &|message| tracing::debug!("{message}"))
+            })
+            .await
+            {
                 Ok(Ok(_)) => {}
                 Ok(Err(err)) => tracing::warn!("background compaction of table {table_id}: {err}"),
                 Err(err) => {

@@ -159,6 +159,10 @@ pub struct TableDef {
     /// How rows are divided into partitions (`WITH (partition_by = ...)`), if at all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partitioning: Option<Partitioning>,
+    /// The columns, by id, compaction sorts a block's rows by (`WITH (sort_by = 'a, b')`),
+    /// ascending with nulls last; empty for none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sort_by: Vec<u32>,
 }
 
 fn is_auto(compression: &Compression) -> bool {
@@ -210,6 +214,44 @@ impl TableDef {
 
     pub fn column(&self, name: &str) -> Option<&ColumnDef> {
         self.columns.iter().find(|c| c.name == name)
+    }
+
+    pub fn column_by_id(&self, id: u32) -> Option<&ColumnDef> {
+        self.columns.iter().find(|c| c.id == id)
+    }
+
+    /// Sets the sort key from a `sort_by` option's text: column names separated by commas
+    /// (empty for none).
+    pub fn set_sort_by(&mut self, text: &str) -> crate::error::Result<()> {
+        let mut ids = Vec::new();
+        for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let column = self.column(&name.to_lowercase()).ok_or_else(|| {
+                crate::error::Error::UndefinedColumn(format!(
+                    "column \"{name}\" named in sort_by does not exist; sort_by takes column \
+                     names separated by commas, such as 'host, ts'"
+                ))
+            })?;
+            if ids.contains(&column.id) {
+                return Err(crate::error::Error::InvalidInput(format!(
+                    "column \"{}\" appears twice in sort_by",
+                    column.name
+                )));
+            }
+            ids.push(column.id);
+        }
+        self.sort_by = ids;
+        Ok(())
+    }
+
+    /// The sort key's column names, as `sort_by` takes them; empty for none. Columns
+    /// dropped since are left out.
+    pub fn sort_names(&self, ids: &[u32]) -> String {
+        let names: Vec<&str> = ids
+            .iter()
+            .filter_map(|id| self.column_by_id(*id))
+            .map(|c| c.name.as_str())
+            .collect();
+        names.join(", ")
     }
 
     /// Rows in the physical schema of an older definition of this table, in this one's:
@@ -287,5 +329,6 @@ pub fn int_table(name: &str) -> TableDef {
         schema_version: 1,
         compression: Compression::Auto,
         partitioning: None,
+        sort_by: Vec::new(),
     }
 }

@@ -135,7 +135,9 @@ fn apply_one(
                         def.name
                     )));
                 }
-                def.columns.remove(position);
+                // Like an index on it in PostgreSQL, the sort key loses the column.
+                let removed = def.columns.remove(position);
+                def.sort_by.retain(|id| *id != removed.id);
                 checks.retain(|check| *check.column() != name);
             }
         }
@@ -178,7 +180,7 @@ fn apply_one(
             return Err(Error::Unsupported(format!(
                 "ALTER TABLE ... {other} is not supported; Grizzly supports ADD COLUMN, DROP \
                  COLUMN, RENAME [COLUMN], ALTER COLUMN [SET DATA] TYPE / SET|DROP DEFAULT / \
-                 SET|DROP NOT NULL and SET (retention = ..., compression = ...)"
+                 SET|DROP NOT NULL and SET (retention = ..., compression = ..., sort_by = ...)"
             )))
         }
     }

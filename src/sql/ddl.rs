@@ -73,6 +73,7 @@ pub fn table_def(create: &ast::CreateTable) -> Result<TableDef> {
         schema_version: 1,
         compression: Compression::Auto,
         partitioning: None,
+        sort_by: Vec::new(),
     };
     match &create.table_options {
         ast::CreateTableOptions::None => {}
@@ -119,11 +120,14 @@ pub fn column_def(column: &ast::ColumnDef, id: u32) -> Result<ColumnDef> {
 
 /// The table options Grizzly knows, as error messages list them.
 const TABLE_OPTIONS: &str = "retention = '<interval>', compression = 'auto' | 'lz4' | 'zstd' | \
-     'zstd(<level>)' | 'none', partition_by = 'hour|day|month(<column>)' | 'hash(<column>, <n>)'";
+     'zstd(<level>)' | 'none', partition_by = 'hour|day|month(<column>)' | 'hash(<column>, <n>)', \
+     sort_by = '<column>[, ...]'";
 
 /// Table options of `CREATE TABLE ... WITH (...)` and `ALTER TABLE ... SET (...)`:
-/// `retention` (how long the table's history stays readable) and `compression` (the
-/// codec of its blocks; `auto` lets the tuner choose, see `storage/codec.rs`).
+/// `retention` (how long the table's history stays readable), `compression` (the
+/// codec of its blocks; `auto` lets the tuner choose, see `storage/codec.rs`),
+/// `partition_by` (`catalog/partition.rs`) and `sort_by` (the columns compaction sorts
+/// rows by).
 pub fn apply_table_options(options: &[ast::SqlOption], def: &mut TableDef) -> Result<()> {
     for option in options {
         let ast::SqlOption::KeyValue { key, value } = option else {
@@ -135,6 +139,7 @@ pub fn apply_table_options(options: &[ast::SqlOption], def: &mut TableDef) -> Re
             "partition_by" => {
                 def.partitioning = Some(Partitioning::parse(&option_text(value), def)?)
             }
+            "sort_by" => def.set_sort_by(&option_text(value))?,
             other => return Err(unrecognized_option(other)),
         }
     }

@@ -41,7 +41,8 @@ fn current_snapshot(db: &Database, name: &str) -> DFResult<TableSnapshot> {
         .ok_or_else(|| Error::UndefinedTable(format!("relation \"{name}\" does not exist")).into())
 }
 
-/// `grizzly_blocks('t')`: one row per block of the table as it is now.
+/// `grizzly_blocks('t')`: one row per block of the table as it is now, with its codec and
+/// the columns its rows are sorted by (NULL if unsorted).
 pub struct BlocksFunction {
     db: Arc<Database>,
 }
@@ -72,6 +73,7 @@ impl TableFunctionImpl for BlocksFunction {
             Field::new("compression_ratio", DataType::Float64, true),
             Field::new("min_commit_ts", timestamptz(), false),
             Field::new("max_commit_ts", timestamptz(), false),
+            Field::new("sort_key", DataType::Utf8, true),
         ]));
         let ratio = |uncompressed: u64, bytes: u64| {
             (uncompressed > 0 && bytes > 0).then(|| uncompressed as f64 / bytes as f64)
@@ -98,6 +100,9 @@ impl TableFunctionImpl for BlocksFunction {
             )),
             timestamps(blocks.iter().map(|b| b.min_commit_ts).collect()),
             timestamps(blocks.iter().map(|b| b.max_commit_ts).collect()),
+            Arc::new(StringArray::from_iter(blocks.iter().map(|b| {
+                (!b.sorted_by.is_empty()).then(|| snapshot.def.sort_names(&b.sorted_by))
+            }))),
         ];
         memory_table(schema, columns)
     }

@@ -16,6 +16,7 @@ mod insert_values;
 pub mod introspection;
 mod maintenance;
 mod naming;
+mod notices;
 mod numbers;
 mod rewrite;
 mod session;
@@ -23,4 +24,5 @@ pub mod settings;
 mod time_travel;
 
 pub use copy_in::CopyIn;
+pub use notices::{NoticeSender, Notices};
 pub use session::{Outcome, Prepared, Session};

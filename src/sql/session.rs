@@ -30,6 +30,7 @@ use super::copy_in::CopyIn;
 use super::functions::session_functions;
 use super::settings::Settings;
 use super::time_travel;
+use super::Notices;
 use super::{alter, ddl};
 use crate::catalog::provider::GrizzlySchema;
 use crate::catalog::{ColumnDef, ColumnType, TableDef};
@@ -115,6 +116,7 @@ pub struct Session {
     sql_prepared: Mutex<HashMap<String, datafusion::arrow::datatypes::SchemaRef>>,
     settings: Arc<Mutex<Settings>>,
     transaction: Mutex<Transaction>,
+    notices: Notices,
 }
 
 impl Session {
@@ -140,7 +142,11 @@ impl Session {
         for function in session_functions(database, pid, settings.clone()) {
             ctx.register_udf(function);
         }
-        ctx.register_udf(super::maintenance::compact_function(db.clone()));
+        let notices = Notices::default();
+        ctx.register_udf(super::maintenance::compact_function(
+            db.clone(),
+            notices.sender(),
+        ));
         ctx.register_relation_planner(Arc::new(time_travel::AsOfPlanner::new(db.clone())))
             .expect("the relation planner registers");
         ctx.register_udtf(
@@ -163,7 +169,13 @@ impl Session {
             sql_prepared: Mutex::new(Default::default()),
             settings,
             transaction: Mutex::new(Transaction::default()),
+            notices,
         }
+    }
+
+    /// The notices statements of this session send while they run.
+    pub fn notices(&self) -> &Notices {
+        &self.notices
     }
 
     /// After a statement that changes the context plans are made in.
@@ -631,6 +643,7 @@ impl Session {
             schema_version: 1,
             compression: Default::default(),
             partitioning: None,
+            sort_by: Vec::new(),
         };
         if let ast::CreateTableOptions::With(options) = &create.table_options {
             ddl::apply_table_options(options, &mut def)?;

@@ -131,6 +131,7 @@ impl BlockWriter {
             has_commit_ts_column: false,
             codec: self.codec,
             uncompressed_bytes,
+            sorted_by: Vec::new(),
         })
     }
 

@@ -3,9 +3,10 @@
 //! Many small commits leave many small blocks, and a scan pays for every block it opens
 //! (a file, a footer, a page index). Compaction reads a table's small blocks, oldest
 //! first, and writes their rows into blocks of about the target size, encoded with the
-//! tuner's codec (`codec.rs`); one manifest version then replaces the old blocks with the
-//! new ones (`Action::ReplaceBlocks`). Each row keeps its commit timestamp in the hidden
-//! column.
+//! tuner's codec (`codec.rs`) and, if the table declares `sort_by`, sorted by that key
+//! (so row-group and page statistics prune well on it); one manifest version then
+//! replaces the old blocks with the new ones (`Action::ReplaceBlocks`). Each row keeps
+//! its commit timestamp in the hidden column.
 //!
 //! - Readers see the old blocks or the new, never a mix: a snapshot is a list of blocks
 //!   taken under one lock, and the old files stay until the table's retention has
@@ -22,6 +23,10 @@
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int64Array, RecordBatch};
+use arrow::compute::{
+    concat_batches, lexsort_to_indices, take_record_batch, SortColumn, SortOptions,
+};
+use arrow::datatypes::SchemaRef;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::block::{BlockWriter, MAX_BLOCK_ROWS};
@@ -83,17 +88,17 @@ impl Database {
         small >= self.config.compact_min_blocks
     }
 
-    /// Compacts the table called `name` now.
-    pub fn compact_table(&self, name: &str) -> Result<Compaction> {
+    /// Compacts the table called `name` now, telling `progress` after each new block.
+    pub fn compact_table(&self, name: &str, progress: &dyn Fn(&str)) -> Result<Compaction> {
         let def = self
             .table(name)
             .ok_or_else(|| Error::UndefinedTable(format!("relation \"{name}\" does not exist")))?;
-        self.compact(def.id)
+        self.compact(def.id, progress)
     }
 
     /// Merges the table's small blocks, oldest first, into blocks of about the target
-    /// size; returns what it did.
-    pub fn compact(&self, table_id: u64) -> Result<Compaction> {
+    /// size; tells `progress` after each new block; returns what it did.
+    pub fn compact(&self, table_id: u64, progress: &dyn Fn(&str)) -> Result<Compaction> {
         let _one_at_a_time = self.compaction_lock.lock();
         let (def, blocks) = {
             let state = self.state.read();
@@ -110,9 +115,17 @@ impl Database {
         };
         let groups = self.merge_groups(&blocks);
         let mut added: Vec<BlockMeta> = Vec::new();
-        for group in &groups {
+        for (done, group) in groups.iter().enumerate() {
             match self.merge(&def, group) {
                 Ok((block, codec)) => {
+                    progress(&format!(
+                        "compacting \"{}\": block {} of {} written ({} blocks, {} rows merged)",
+                        def.name,
+                        done + 1,
+                        groups.len(),
+                        group.len(),
+                        block.rows
+                    ));
                     report.codec = codec;
                     added.push(block);
                 }
@@ -188,8 +201,9 @@ impl Database {
         groups
     }
 
-    /// Writes the rows of `group` (under `def`, each with its commit timestamp) to one
-    /// new block; returns it and its codec's description.
+    /// Writes the rows of `group` (under `def`, each with its commit timestamp, sorted by
+    /// the table's sort key if it has one) to one new block; returns it and its codec's
+    /// description.
     fn merge(&self, def: &TableDef, group: &[BlockMeta]) -> Result<(BlockMeta, String)> {
         let schema = def.physical_schema_with_ts();
         let purpose = Purpose::Compaction {
@@ -199,35 +213,18 @@ impl Database {
         let partition = &group[0].partition;
         let codec = self.tuner().choose_for_partition(def, partition, purpose);
         let mut writer = BlockWriter::create(&self.paths, def.id, partition, &schema, &codec)?;
-        let written = (|| {
-            for block in group {
-                let path = self.paths.resolve(&block.path);
-                let file =
-                    std::fs::File::open(&path).map_err(|e| Error::io_context(e, path.display()))?;
-                let corrupt = |e: parquet::errors::ParquetError| {
-                    Error::Corruption(format!("block {} cannot be read: {e}", path.display()))
-                };
-                let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-                    .map_err(corrupt)?
-                    .build()
-                    .map_err(corrupt)?;
-                for batch in reader {
-                    let batch = batch?;
-                    let rows = def.conform(&batch)?;
-                    let commit_ts: ArrayRef = match batch.column_by_name(COMMIT_TS_COLUMN) {
-                        Some(column) => column.clone(),
-                        None => Arc::new(Int64Array::from_value(
-                            block.min_commit_ts,
-                            batch.num_rows(),
-                        )),
-                    };
-                    let mut columns = rows.columns().to_vec();
-                    columns.push(commit_ts);
-                    writer.write(&RecordBatch::try_new(schema.clone(), columns)?)?;
-                }
-            }
-            Ok(())
-        })();
+        let written = if def.sort_by.is_empty() {
+            self.read_group(def, group, &schema, &mut |batch| writer.write(&batch))
+        } else {
+            // A group is at most MAX_BLOCK_ROWS rows, so sorting it in memory is bounded.
+            let mut batches = Vec::new();
+            self.read_group(def, group, &schema, &mut |batch| {
+                batches.push(batch);
+                Ok(())
+            })
+            .and_then(|()| sorted(def, &schema, &batches))
+            .and_then(|rows| writer.write(&rows))
+        };
         if let Err(err) = written {
             writer.abort();
             return Err(err);
@@ -236,8 +233,67 @@ impl Database {
         block.has_commit_ts_column = true;
         block.min_commit_ts = group.iter().map(|b| b.min_commit_ts).min().unwrap_or(0);
         block.max_commit_ts = group.iter().map(|b| b.max_commit_ts).max().unwrap_or(0);
+        block.sorted_by = def.sort_by.clone();
         Ok((block, format!("{}: {}", codec.codec, codec.reason)))
     }
+
+    /// Reads the blocks of `group` and hands their rows to `each` in `schema`: `def`'s
+    /// physical columns and each row's commit timestamp.
+    fn read_group(
+        &self,
+        def: &TableDef,
+        group: &[BlockMeta],
+        schema: &SchemaRef,
+        each: &mut dyn FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<()> {
+        for block in group {
+            let path = self.paths.resolve(&block.path);
+            let file =
+                std::fs::File::open(&path).map_err(|e| Error::io_context(e, path.display()))?;
+            let corrupt = |e: parquet::errors::ParquetError| {
+                Error::Corruption(format!("block {} cannot be read: {e}", path.display()))
+            };
+            let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+                .map_err(corrupt)?
+                .build()
+                .map_err(corrupt)?;
+            for batch in reader {
+                let batch = batch?;
+                let rows = def.conform(&batch)?;
+                let commit_ts: ArrayRef = match batch.column_by_name(COMMIT_TS_COLUMN) {
+                    Some(column) => column.clone(),
+                    None => Arc::new(Int64Array::from_value(
+                        block.min_commit_ts,
+                        batch.num_rows(),
+                    )),
+                };
+                let mut columns = rows.columns().to_vec();
+                columns.push(commit_ts);
+                each(RecordBatch::try_new(schema.clone(), columns)?)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `batches` (in `schema`) as one batch sorted by `def`'s sort key, ascending, nulls last.
+fn sorted(def: &TableDef, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<RecordBatch> {
+    let rows = concat_batches(schema, batches)?;
+    let key: Vec<SortColumn> = def
+        .sort_by
+        .iter()
+        .filter_map(|id| def.column_by_id(*id))
+        .filter_map(|column| rows.column_by_name(&column.physical_name()))
+        .map(|values| SortColumn {
+            values: values.clone(),
+            options: Some(SortOptions {
+                descending: false,
+                nulls_first: false,
+            }),
+        })
+        .collect();
+    let order = lexsort_to_indices(&key, None)?;
+    Ok(take_record_batch(&rows, &order)?)
 }
 
 #[cfg(test)]
@@ -271,7 +327,7 @@ mod tests {
         let old: Vec<_> = db.snapshot(t.id).unwrap().blocks;
         assert_eq!(old.len(), 3);
 
-        let done = db.compact(t.id).unwrap();
+        let done = db.compact(t.id, &|_| {}).unwrap();
         assert_eq!((done.merged, done.written, done.rows), (3, 1, 6));
         assert_eq!(db.snapshot(t.id).unwrap().blocks.len(), 1);
         assert_eq!(db.snapshot_at("t", before).unwrap().blocks, old);

@@ -52,6 +52,10 @@ pub struct BlockMeta {
     /// The size of its column data before compression (0 where not recorded).
     #[serde(default)]
     pub uncompressed_bytes: u64,
+    /// The columns, by id, its rows are sorted by (compaction under a `sort_by` key);
+    /// empty when unsorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sorted_by: Vec<u32>,
 }
 
 fn lz4() -> String {
@@ -469,6 +473,7 @@ mod tests {
             schema_version: 1,
             compression: Default::default(),
             partitioning: None,
+            sort_by: Vec::new(),
         }
     }
 

@@ -163,7 +163,10 @@ where
             let fields = Arc::new(row_description(&schema, format));
             // Run the query up to its first batch now, so that an error the query hits
             // at once is reported as the statement's error rather than mid-stream.
-            let first = if eager { batches.next().await } else { None };
+            let first = match eager {
+                true => forwarding_notices(client, inner.session()?, batches.next()).await?,
+                false => None,
+            };
             let first = match first {
                 Some(Err(err)) => return Err(to_pg(&Error::Query(err))),
                 other => other,
@@ -223,10 +226,11 @@ impl SimpleQueryHandler for Inner {
         };
         let mut responses = Vec::new();
         for statement in statements {
-            let outcome = match session.prepare(statement).await {
-                Ok(prepared) => session.execute(&prepared, Vec::new()).await,
-                Err(err) => Err(err),
+            let run = async {
+                let prepared = session.prepare(statement).await?;
+                session.execute(&prepared, Vec::new()).await
             };
+            let outcome = forwarding_notices(client, &session, run).await?;
             let response = match outcome {
                 Ok(outcome) => respond(self, client, outcome, &Format::UnifiedText, true).await,
                 Err(err) => Err(to_pg(&err)),
@@ -427,9 +431,9 @@ impl ExtendedQueryHandler for Inner {
     {
         let session = self.session()?.clone();
         let params = params::decode(portal).map_err(|e| to_pg(&e))?;
-        let outcome = session
-            .execute(&portal.statement.statement, params)
-            .await
+        let run = session.execute(&portal.statement.statement, params);
+        let outcome = forwarding_notices(client, &session, run)
+            .await?
             .map_err(|e| to_pg(&e))?;
         let format = &portal.result_column_format;
         match outcome {
@@ -439,7 +443,7 @@ impl ExtendedQueryHandler for Inner {
                 let fields = Arc::new(row_description(&schema, format));
                 let mut encoded = std::pin::pin!(read_ahead(stream, fields));
                 let mut sent = 0;
-                while let Some(rows) = encoded.next().await {
+                while let Some(rows) = forwarding_notices(client, &session, encoded.next()).await? {
                     for row in rows? {
                         client.feed(PgWireBackendMessage::DataRow(row)).await?;
                         sent += 1;
@@ -450,6 +454,46 @@ impl ExtendedQueryHandler for Inner {
             outcome => respond(self, client, outcome, format, true).await,
         }
     }
+}
+
+/// Awaits `work`, meanwhile sending the client each notice the session's statements
+/// send (`sql/notices.rs`), such as a long compaction's progress.
+async fn forwarding_notices<C, T>(
+    client: &mut C,
+    session: &Session,
+    work: impl std::future::Future<Output = T>,
+) -> PgWireResult<T>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let mut work = std::pin::pin!(work);
+    let mut notices = session.notices().receiver().await;
+    loop {
+        tokio::select! {
+            biased;
+            Some(message) = notices.recv() => send_notice(client, message).await?,
+            output = &mut work => {
+                while let Ok(message) = notices.try_recv() {
+                    send_notice(client, message).await?;
+                }
+                return Ok(output);
+            }
+        }
+    }
+}
+
+async fn send_notice<C>(client: &mut C, message: String) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let notice = ErrorInfo::new("NOTICE".into(), "00000".into(), message);
+    let notice = PgWireBackendMessage::NoticeResponse(NoticeResponse::from(notice));
+    client.send(notice).await?;
+    Ok(())
 }
 
 /// Result batches encoded as data rows by a task of their own, up to `READ_AHEAD_BATCHES`

@@ -117,6 +117,29 @@ impl TestServer {
         client
     }
 
+    /// A client whose server NOTICE messages arrive on the returned channel.
+    pub async fn client_with_notices(
+        &self,
+    ) -> (
+        tokio_postgres::Client,
+        tokio::sync::mpsc::UnboundedReceiver<String>,
+    ) {
+        let (client, mut connection) =
+            tokio_postgres::connect(&self.connection_string(), tokio_postgres::NoTls)
+                .await
+                .expect("connect to grizzly");
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+            while let Some(Ok(message)) = futures::StreamExt::next(&mut messages).await {
+                if let tokio_postgres::AsyncMessage::Notice(notice) = message {
+                    let _ = sender.send(notice.message().to_string());
+                }
+            }
+        });
+        (client, receiver)
+    }
+
     /// SIGKILL: no shutdown, no flush; what survives is what was made durable.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
