@@ -13,6 +13,8 @@
    run of small writes flushed one by one would); block count and the median time of a
    query over all of it, before and after SELECT grizzly_compact(...), and the time the
    compaction took.
+3. Sorted compaction: 1M scattered keys from 200 INSERTs, compacted without and with
+   sort_by on the key; the median time of a point lookup and a narrow range on it.
 
 Usage: integration/bench/storage.py GRIZZLY_BINARY [--runs N] [--port P] [--rows N]
 Nothing asserts on time; it prints figures.
@@ -105,6 +107,28 @@ def compaction(conn, runs):
     print(f"compaction took {took:.2f} s: {report}")
 
 
+
+def sorted_compaction(conn, runs):
+    print("== compaction with a sort key: 200 INSERTs of 5,000 scattered keys, compacted "
+          "without and with sort_by = 'k'")
+    for table, options in (("scattered", ""), ("sorted", " WITH (sort_by = 'k')")):
+        conn.execute(f"CREATE TABLE {table} (k bigint, v double precision){options}")
+        for i in range(200):
+            lo = i * 5000
+            conn.execute(f"INSERT INTO {table} SELECT (value * 7919) % 1000000, value * 0.5 "
+                         f"FROM generate_series({lo}, {lo + 4999})")
+            conn.execute(f"ALTER TABLE {table} SET (retention = '7 days')")
+        conn.execute(f"SELECT grizzly_compact('{table}')")
+    point = "SELECT v FROM {} WHERE k = 424242"
+    narrow = "SELECT count(*), sum(v) FROM {} WHERE k BETWEEN 100000 AND 101000"
+    print(f"{'table':>10} {'blocks':>6} {'point ms':>9} {'range ms':>9}")
+    for table in ("scattered", "sorted"):
+        count = blocks(conn, table)[0]
+        p_ms = timed(conn, point.format(table), runs)
+        r_ms = timed(conn, narrow.format(table), runs)
+        print(f"{table:>10} {count:6d} {p_ms:9.1f} {r_ms:9.1f}")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("binary")
@@ -120,6 +144,7 @@ def main():
         codecs(conn, args.rows, args.runs)
         partitions(conn, args.rows, args.runs)
         compaction(conn, args.runs)
+        sorted_compaction(conn, args.runs)
         conn.close()
     finally:
         proc.send_signal(signal.SIGTERM)
