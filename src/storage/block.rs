@@ -9,9 +9,12 @@
 //! page index), compressed with the codec the caller chose (`codec.rs`: the table's
 //! option, or the tuner's choice).
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
@@ -145,48 +148,65 @@ impl BlockWriter {
 
 /// Writes rows of one table into blocks, one per partition (`catalog/partition.rs`; all
 /// rows of an unpartitioned table go to partition `all`), so no block mixes partitions.
+///
+/// The Parquet encoding, the costliest step of every large write, runs on a thread of its
+/// own, so the caller prepares the next rows (parsing and converting a COPY, reading
+/// blocks to compact) while the last ones are encoded; at most `QUEUED_BATCHES` batches
+/// wait for it, so memory stays bounded. Dropping a set without `finish` abandons its
+/// blocks, deleting their temporary files.
 pub struct BlockSet {
-    paths: Paths,
-    table_id: u64,
     partitioning: Option<Partitioning>,
-    schema: SchemaRef,
-    codec: Choice,
-    open: BTreeMap<String, BlockWriter>,
+    /// Rows sent to each partition's open block.
+    rows: BTreeMap<String, u64>,
+    /// None once the encoder has stopped.
+    commands: Option<SyncSender<Command>>,
+    encoder: Option<JoinHandle<Result<()>>>,
+}
+
+/// Batches that may wait for the encoder.
+const QUEUED_BATCHES: usize = 2;
+
+enum Command {
+    Write { partition: String, rows: RecordBatch },
+    /// Finish these partitions' blocks and send them back.
+    Finish {
+        partitions: Vec<String>,
+        reply: SyncSender<Vec<BlockMeta>>,
+    },
 }
 
 impl BlockSet {
     pub fn new(paths: &Paths, def: &TableDef, schema: &SchemaRef, codec: Choice) -> BlockSet {
-        BlockSet {
+        let (commands, received) = sync_channel(QUEUED_BATCHES);
+        let encoder = Encoder {
             paths: paths.clone(),
             table_id: def.id,
-            partitioning: def.partitioning.clone(),
             schema: schema.clone(),
             codec,
             open: BTreeMap::new(),
+        };
+        let encoder = std::thread::Builder::new()
+            .name(format!("encode-{}", def.id))
+            .spawn(move || encoder.run(received))
+            .expect("the OS starts a thread");
+        BlockSet {
+            partitioning: def.partitioning.clone(),
+            rows: BTreeMap::new(),
+            commands: Some(commands),
+            encoder: Some(encoder),
         }
     }
 
-    /// Writes `batch` (in `schema`) to the blocks of the partitions its rows belong to.
+    /// Writes `batch` (in the set's schema) to the blocks of the partitions its rows
+    /// belong to.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         let parts = match &self.partitioning {
             Some(partitioning) => partitioning.split(batch)?,
             None => BTreeMap::from([(DEFAULT_PARTITION.to_string(), batch.clone())]),
         };
         for (partition, rows) in parts {
-            if !self.open.contains_key(&partition) {
-                let writer = BlockWriter::create(
-                    &self.paths,
-                    self.table_id,
-                    &partition,
-                    &self.schema,
-                    &self.codec,
-                )?;
-                self.open.insert(partition.clone(), writer);
-            }
-            self.open
-                .get_mut(&partition)
-                .expect("opened above")
-                .write(&rows)?;
+            *self.rows.entry(partition.clone()).or_default() += rows.num_rows() as u64;
+            self.send(Command::Write { partition, rows })?;
         }
         Ok(())
     }
@@ -194,28 +214,127 @@ impl BlockSet {
     /// Finishes the blocks holding at least `rows` rows, so no block grows past it.
     pub fn finish_full(&mut self, rows: u64) -> Result<Vec<BlockMeta>> {
         let full: Vec<String> = self
-            .open
+            .rows
             .iter()
-            .filter(|(_, writer)| writer.rows() >= rows)
+            .filter(|(_, written)| **written >= rows)
             .map(|(partition, _)| partition.clone())
             .collect();
-        full.into_iter()
-            .map(|partition| self.open.remove(&partition).expect("listed").finish())
-            .collect()
+        if full.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.finish_partitions(full)
     }
 
     /// Finishes every block; blocks that got no rows are not written.
     pub fn finish(mut self) -> Result<Vec<BlockMeta>> {
-        std::mem::take(&mut self.open)
-            .into_values()
-            .map(BlockWriter::finish)
-            .collect()
+        let all = self.rows.keys().cloned().collect();
+        let blocks = self.finish_partitions(all)?;
+        self.commands = None;
+        self.stopped()?;
+        Ok(blocks)
     }
 
     /// Abandons the blocks not finished yet, deleting their temporary files.
-    pub fn abort(mut self) {
+    pub fn abort(self) {
+        drop(self);
+    }
+
+    fn finish_partitions(&mut self, partitions: Vec<String>) -> Result<Vec<BlockMeta>> {
+        for partition in &partitions {
+            self.rows.remove(partition);
+        }
+        let (reply, blocks) = sync_channel(1);
+        self.send(Command::Finish { partitions, reply })?;
+        match blocks.recv() {
+            Ok(blocks) => Ok(blocks),
+            Err(_) => Err(self.stopped().err().unwrap_or_else(stopped_early)),
+        }
+    }
+
+    fn send(&mut self, command: Command) -> Result<()> {
+        let sent = self
+            .commands
+            .as_ref()
+            .is_some_and(|commands| commands.send(command).is_ok());
+        if sent {
+            return Ok(());
+        }
+        // The encoder stopped on an error, which is the one to report.
+        Err(self.stopped().err().unwrap_or_else(stopped_early))
+    }
+
+    /// Waits for the encoder to end (it ends once `commands` is gone or it fails) and
+    /// returns how it ended.
+    fn stopped(&mut self) -> Result<()> {
+        self.commands = None;
+        match self.encoder.take().map(JoinHandle::join) {
+            None | Some(Ok(Ok(()))) => Ok(()),
+            Some(Ok(Err(err))) => Err(err),
+            Some(Err(_)) => Err(Error::Internal("the block encoder panicked".into())),
+        }
+    }
+}
+
+impl Drop for BlockSet {
+    fn drop(&mut self) {
+        let _ = self.stopped();
+    }
+}
+
+fn stopped_early() -> Error {
+    Error::Internal("the block encoder stopped early".into())
+}
+
+/// The encoding thread's side of a `BlockSet`: one open block per partition.
+struct Encoder {
+    paths: Paths,
+    table_id: u64,
+    schema: SchemaRef,
+    codec: Choice,
+    open: BTreeMap<String, BlockWriter>,
+}
+
+impl Encoder {
+    /// Runs the commands until the set closes the channel or one fails; then abandons
+    /// the blocks still open.
+    fn run(mut self, commands: Receiver<Command>) -> Result<()> {
+        let result = commands
+            .iter()
+            .try_for_each(|command| self.execute(command));
         for writer in std::mem::take(&mut self.open).into_values() {
             writer.abort();
+        }
+        result
+    }
+
+    fn execute(&mut self, command: Command) -> Result<()> {
+        match command {
+            Command::Write { partition, rows } => {
+                let writer = match self.open.entry(partition) {
+                    Entry::Occupied(open) => open.into_mut(),
+                    Entry::Vacant(vacant) => {
+                        let writer = BlockWriter::create(
+                            &self.paths,
+                            self.table_id,
+                            vacant.key(),
+                            &self.schema,
+                            &self.codec,
+                        )?;
+                        vacant.insert(writer)
+                    }
+                };
+                writer.write(&rows)
+            }
+            Command::Finish { partitions, reply } => {
+                let blocks = partitions
+                    .iter()
+                    .filter_map(|partition| self.open.remove(partition))
+                    .map(BlockWriter::finish)
+                    .collect::<Result<Vec<_>>>()?;
+                // The set waits for the reply, unless it has been dropped meanwhile.
+                let _ = reply.send(blocks);
+                Ok(())
+            }
         }
     }
 }
