@@ -30,6 +30,8 @@ pub struct Config {
     /// Data neither read nor written for this long is cold: `auto` compression gives it
     /// ZSTD when compaction rewrites it.
     pub cold_after: Duration,
+    /// How to reach S3-compatible backup stores (beyond the AWS environment variables).
+    pub store: crate::backup::StoreConfig,
 }
 
 impl Config {
@@ -45,6 +47,7 @@ impl Config {
             compact_target_bytes: 128 << 20,
             compact_min_blocks: 8,
             cold_after: Duration::from_secs(24 * 3600),
+            store: Default::default(),
         }
     }
 }

@@ -67,6 +67,13 @@ pub enum Error {
     /// Data on disk failed a checksum or could not be decoded; names the file.
     #[error("{0}")]
     Corruption(String),
+    /// A backup store (S3, R2, MinIO, a directory) refused or failed a request; the
+    /// message says which and what to check, never a credential (58030).
+    #[error("{0}")]
+    Store(String),
+    /// The client cancelled the statement (57014).
+    #[error("canceling statement due to user request")]
+    QueryCanceled,
     /// An operating-system I/O error.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),

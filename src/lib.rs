@@ -5,6 +5,7 @@
 //! Grizzly tables) → `storage` (WAL, memtable, Parquet blocks, manifest).
 //! docs/architecture.md walks through it.
 
+pub mod backup;
 pub mod catalog;
 pub mod config;
 pub mod error;

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Parser;
+use grizzly::backup::{fetch, Location, StoreConfig};
 use grizzly::config::Config;
 use grizzly::server::Server;
 
@@ -58,23 +59,37 @@ struct Args {
     /// `SELECT grizzly_compact('t')` still works).
     #[arg(long, default_value_t = 8)]
     compact_min_blocks: usize,
+    /// S3 endpoint URL for backups to stores other than AWS (R2, MinIO); `http://`
+    /// allows plain HTTP. Credentials come from AWS_ACCESS_KEY_ID and
+    /// AWS_SECRET_ACCESS_KEY.
+    #[arg(long)]
+    s3_endpoint: Option<String>,
 }
 
 #[derive(clap::Subcommand, Debug)]
 enum Command {
-    /// Point-in-time recovery: build a new data directory holding exactly what FROM held
-    /// at TO_TIME (commits at or before it, DDL included). FROM is only read.
+    /// Restore into a new data directory, from a backup (FROM is `s3://bucket/prefix`
+    /// or `file:///path`) or from another data directory (point-in-time recovery: FROM
+    /// is only read). The result holds exactly FROM's state at TO_TIME.
     Restore {
         /// The new data directory (must not exist or be empty).
         #[arg(long)]
         data_dir: PathBuf,
-        /// The data directory to restore from.
+        /// A backup location, or a data directory.
         #[arg(long)]
-        from: PathBuf,
+        from: String,
+        /// Which backup (an id from grizzly_backups); by default the latest, or the one
+        /// that reaches TO_TIME.
+        #[arg(long)]
+        backup: Option<String>,
         /// The moment to restore, as a timestamptz literal
-        /// (`2026-11-24 10:00:00.123456+00`) or RFC 3339 (`2026-11-24T10:00:00Z`).
+        /// (`2026-11-24 10:00:00.123456+00`) or RFC 3339 (`2026-11-24T10:00:00Z`);
+        /// required for a data directory, for a backup by default its own time.
         #[arg(long)]
-        to_time: String,
+        to_time: Option<String>,
+        /// S3 endpoint URL (as for the server).
+        #[arg(long)]
+        s3_endpoint: Option<String>,
     },
 }
 
@@ -84,10 +99,27 @@ fn main() -> std::process::ExitCode {
     if let Some(Command::Restore {
         data_dir,
         from,
+        backup,
         to_time,
+        s3_endpoint,
     }) = &args.command
     {
-        return restore(data_dir, from, to_time);
+        let store = StoreConfig {
+            s3_endpoint: s3_endpoint.clone(),
+        };
+        return match from.contains("://") {
+            true => restore_backup(data_dir, from, backup.clone(), to_time.as_deref(), &store),
+            false => match (to_time, backup) {
+                (Some(to_time), None) => restore(data_dir, std::path::Path::new(from), to_time),
+                _ => {
+                    eprintln!(
+                        "grizzly restore: restoring from a data directory takes --to-time \
+                         (and no --backup)"
+                    );
+                    std::process::ExitCode::FAILURE
+                }
+            },
+        };
     }
     let filter = std::env::var("RUST_LOG").unwrap_or(args.log.clone());
     tracing_subscriber::fmt()
@@ -141,8 +173,47 @@ fn restore(
     }
 }
 
+fn restore_backup(
+    data_dir: &std::path::Path,
+    from: &str,
+    backup: Option<String>,
+    to_time: Option<&str>,
+    store: &StoreConfig,
+) -> std::process::ExitCode {
+    let run = async {
+        let to_time = to_time.map(grizzly::restore::parse_time).transpose()?;
+        let location = Location::open(from, store)?;
+        let choice = fetch::Choice { backup, to_time };
+        fetch::restore(&location, &choice, data_dir).await
+    };
+    let result = tokio::runtime::Runtime::new()
+        .map_err(grizzly::error::Error::from)
+        .and_then(|runtime| runtime.block_on(run));
+    match result {
+        Ok(done) => {
+            println!(
+                "restored backup {} of {from} as of {} into {}: {} bytes downloaded and \
+                 verified, {} table(s), {} block(s), {} row(s) recovered from the WAL",
+                done.backup,
+                grizzly::storage::history::format_ts(done.ts),
+                data_dir.display(),
+                done.bytes_downloaded,
+                done.restored.tables,
+                done.restored.blocks_copied,
+                done.restored.rows_recovered
+            );
+            std::process::ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("grizzly restore: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 async fn serve(args: Args) -> grizzly::error::Result<()> {
     let mut config = Config::new(&args.data_dir);
+    config.store.s3_endpoint = args.s3_endpoint.clone();
     let retention = grizzly::sql::ddl::parse_retention(&args.retention)?;
     config.retention = std::time::Duration::from_micros(retention as u64);
     config.compact_target_bytes = args.compact_target_mb << 20;

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::storage::Database;
-use crate::wire::ConnectionHandlers;
+use crate::wire::{ConnectionHandlers, ConnectionManager};
 
 pub struct Server {
     db: Arc<Database>,
@@ -39,6 +39,7 @@ impl Server {
         let flusher = tokio::spawn(flush_loop(self.db.clone(), stop_rx.clone()));
         let compactor = tokio::spawn(compaction_loop(self.db.clone(), stop_rx.clone()));
         tokio::pin!(shutdown);
+        let cancels = Arc::new(ConnectionManager::new());
         loop {
             tokio::select! {
                 _ = &mut shutdown => break,
@@ -51,7 +52,7 @@ impl Server {
                         }
                     };
                     let _ = socket.set_nodelay(true);
-                    let handlers = Arc::new(ConnectionHandlers::new(self.db.clone()));
+                    let handlers = Arc::new(ConnectionHandlers::new(self.db.clone(), cancels.clone()));
                     tokio::spawn(async move {
                         if let Err(err) = pgwire::tokio::process_socket(socket, None, handlers).await {
                             tracing::debug!("connection from {peer} ended: {err}");

@@ -1,11 +1,12 @@
-//! `CopyIn`: one COPY … FROM STDIN in progress, run as a two-stage pipeline.
+//! `CopyIn`: one COPY … FROM STDIN in progress, run as a three-stage pipeline.
 //!
 //! The connection's task parses `CopyData` payloads into string columns
 //! (`copy_parse.rs`) and hands every `BATCH_ROWS` rows over a bounded channel to a
 //! blocking worker, which converts them to typed columns (`copy_convert.rs`), fills
 //! defaults for columns the COPY does not list, and pushes them into a `TableWriter`,
-//! whose Parquet encoding is the costliest step. So parsing and encoding use two cores,
-//! and memory stays bounded: at most `QUEUED_BATCHES` batches wait between them.
+//! whose Parquet encoding, the costliest step, runs on a third thread (`BlockSet`). So
+//! parsing, converting and encoding overlap, and memory stays bounded: at most
+//! `QUEUED_BATCHES` batches wait between each two stages.
 //!
 //! The whole COPY is one atomic commit. Like PostgreSQL, a bad row fails all of it; the
 //! first error by input line is reported when the client ends the copy, and the data

@@ -4,6 +4,7 @@
 //! `ddl.rs`, `alter.rs`, `copy*.rs` and `settings.rs` the statements Grizzly runs itself.
 
 mod alter;
+mod backup;
 pub mod copy;
 mod copy_convert;
 mod copy_in;

@@ -150,6 +150,17 @@ impl Session {
         ctx.register_relation_planner(Arc::new(time_travel::AsOfPlanner::new(db.clone())))
             .expect("the relation planner registers");
         ctx.register_udtf(
+            "grizzly_backup",
+            Arc::new(super::backup::BackupFunction::new(
+                db.clone(),
+                notices.sender(),
+            )),
+        );
+        ctx.register_udtf(
+            "grizzly_backups",
+            Arc::new(super::backup::BackupsFunction::new(db.clone())),
+        );
+        ctx.register_udtf(
             "grizzly_history",
             Arc::new(time_travel::HistoryFunction::new(db.clone())),
         );

@@ -167,7 +167,10 @@ pub struct BlockSet {
 const QUEUED_BATCHES: usize = 2;
 
 enum Command {
-    Write { partition: String, rows: RecordBatch },
+    Write {
+        partition: String,
+        rows: RecordBatch,
+    },
     /// Finish these partitions' blocks and send them back.
     Finish {
         partitions: Vec<String>,

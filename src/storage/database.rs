@@ -68,6 +68,8 @@ pub struct Database {
     tuner: Tuner,
     /// One compaction at a time.
     pub(super) compaction_lock: Mutex<()>,
+    /// Held by a backup: `prune_history` deletes nothing meanwhile.
+    pub(super) pruning: tokio::sync::Mutex<()>,
 }
 
 /// Held by a write to a table from its start to its commit; keeps ALTER TABLE out.
@@ -165,6 +167,7 @@ impl Database {
             ddl_epoch: Default::default(),
             tuner,
             compaction_lock: Mutex::new(()),
+            pruning: tokio::sync::Mutex::new(()),
         }))
     }
 

@@ -112,6 +112,9 @@ impl Database {
     /// readable time needs, tables dropped before the horizon (and their blocks), and
     /// archived WAL segments. Called by the background loop.
     pub fn prune_history(&self) -> Result<()> {
+        let Ok(_no_backup) = self.pruning.try_lock() else {
+            return Ok(()); // a backup is reading these files; next time
+        };
         let longest = {
             let state = self.state.read();
             state

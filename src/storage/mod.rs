@@ -1,6 +1,7 @@
 //! Storage: the WAL, memtables, immutable Parquet blocks and the manifest log, tied
 //! together by `Database`. Read `database.rs` first, then `wal.rs` and `manifest.rs`.
 
+pub mod backup_files;
 pub mod block;
 pub mod clock;
 pub mod codec;

@@ -80,11 +80,29 @@ pub struct Committed {
 /// before they are acknowledged.
 pub type ApplyFn = Box<dyn Fn(&[WalRecord]) + Send>;
 
-struct Request {
+enum Request {
+    Commit(CommitRequest),
+    /// Asks where the log ends: answered once every commit queued before it is durable.
+    SyncPoint(tokio::sync::oneshot::Sender<Result<SyncPoint>>),
+}
+
+struct CommitRequest {
     table_id: u64,
     rows: RecordBatch,
     body: Vec<u8>,
     reply: tokio::sync::oneshot::Sender<Result<Committed>>,
+}
+
+/// A point in the log (`Wal::sync_point`): every commit with a timestamp below
+/// `commit_ts` is durable in the segments up to `segment`, whose records before it end at
+/// byte `offset`; every later commit has a later timestamp. A backup copies the log up
+/// to here.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SyncPoint {
+    pub commit_ts: i64,
+    /// The first LSN of the segment, which names it.
+    pub segment: u64,
+    pub offset: u64,
 }
 
 /// The write side of the log: a handle to the committer thread plus the segment list.
@@ -121,6 +139,7 @@ impl Wal {
             clock,
             apply,
             file: None,
+            segment: next_lsn,
             file_len: 0,
             allocated_len: 0,
             segments: segments.clone(),
@@ -145,21 +164,34 @@ impl Wal {
     pub async fn commit(&self, table_id: u64, rows: RecordBatch) -> Result<Committed> {
         let body = encode_batch(&rows)?;
         let (reply, receiver) = tokio::sync::oneshot::channel();
-        let request = Request {
+        let request = Request::Commit(CommitRequest {
             table_id,
             rows,
             body,
             reply,
-        };
+        });
+        self.send(request)?;
+        receiver
+            .await
+            .map_err(|_| errinternal!("the WAL committer thread has stopped"))?
+    }
+
+    /// Where the log ends now, once everything committed before is durable.
+    pub async fn sync_point(&self) -> Result<SyncPoint> {
+        let (reply, receiver) = tokio::sync::oneshot::channel();
+        self.send(Request::SyncPoint(reply))?;
+        receiver
+            .await
+            .map_err(|_| errinternal!("the WAL committer thread has stopped"))?
+    }
+
+    fn send(&self, request: Request) -> Result<()> {
         self.sender
             .lock()
             .as_ref()
             .ok_or_else(|| errinternal!("the WAL is shut down"))?
             .send(request)
-            .map_err(|_| errinternal!("the WAL committer thread has stopped"))?;
-        receiver
-            .await
-            .map_err(|_| errinternal!("the WAL committer thread has stopped"))?
+            .map_err(|_| errinternal!("the WAL committer thread has stopped"))
     }
 
     /// Moves segments all of whose records have LSN below `min_needed_lsn` (flushed to
@@ -230,6 +262,8 @@ struct Committer {
     clock: Arc<Clock>,
     apply: ApplyFn,
     file: Option<File>,
+    /// The first LSN of the open segment, which names it.
+    segment: u64,
     /// Bytes of records in the open segment.
     file_len: u64,
     /// Bytes of the open segment on disk: its records plus zeros.
@@ -256,28 +290,34 @@ impl Committer {
 
     fn commit_group(&mut self, group: Vec<Request>) {
         if let Some(reason) = &self.broken {
-            for request in group {
-                let _ = request
-                    .reply
-                    .send(Err(errinternal!("WAL unusable after: {reason}")));
-            }
+            let reason = format!("WAL unusable after: {reason}");
+            fail_all(group, &reason);
             return;
         }
         // Rotate before assigning LSNs: a segment is named by the first LSN it holds.
         if self.file_len >= self.segment_bytes {
             if let Err(err) = self.open_segment() {
-                for request in group {
-                    let _ = request
-                        .reply
-                        .send(Err(errinternal!("cannot start a WAL segment: {err}")));
-                }
+                fail_all(group, &format!("cannot start a WAL segment: {err}"));
                 return;
             }
         }
         let mut buffer = Vec::new();
         let mut records = Vec::with_capacity(group.len());
         let mut replies = Vec::with_capacity(group.len());
+        let mut sync_points = Vec::new();
         for request in group {
+            let request = match request {
+                Request::Commit(request) => request,
+                Request::SyncPoint(reply) => {
+                    let point = SyncPoint {
+                        commit_ts: self.clock.next(),
+                        segment: self.segment,
+                        offset: self.file_len + buffer.len() as u64,
+                    };
+                    sync_points.push((reply, point));
+                    continue;
+                }
+            };
             let lsn = self.next_lsn;
             self.next_lsn += 1;
             let commit_ts = self.clock.next();
@@ -297,15 +337,24 @@ impl Committer {
             for (reply, _) in replies {
                 let _ = reply.send(Err(errinternal!("WAL write failed: {reason}")));
             }
+            for (reply, _) in sync_points {
+                let _ = reply.send(Err(errinternal!("WAL write failed: {reason}")));
+            }
             return;
         }
         (self.apply)(&records);
         for (reply, committed) in replies {
             let _ = reply.send(Ok(committed));
         }
+        for (reply, point) in sync_points {
+            let _ = reply.send(Ok(point));
+        }
     }
 
     fn write_durably(&mut self, buffer: &[u8]) -> Result<()> {
+        if buffer.is_empty() {
+            return Ok(()); // a group of sync points only: everything before is durable
+        }
         let file = self.file.as_ref().expect("a segment is open");
         let end = self.file_len + buffer.len() as u64;
         if end > self.allocated_len {
@@ -337,10 +386,24 @@ impl Committer {
         file.sync_all()?;
         paths::sync_dir(&dir)?;
         self.segments.lock().insert(self.next_lsn, path);
+        self.segment = self.next_lsn;
         self.file = Some(file);
         self.file_len = 0;
         self.allocated_len = 0;
         Ok(())
+    }
+}
+
+fn fail_all(group: Vec<Request>, reason: &str) {
+    for request in group {
+        match request {
+            Request::Commit(commit) => {
+                let _ = commit.reply.send(Err(errinternal!("{reason}")));
+            }
+            Request::SyncPoint(reply) => {
+                let _ = reply.send(Err(errinternal!("{reason}")));
+            }
+        }
     }
 }
 

@@ -40,7 +40,8 @@ pub fn classify(err: &Error) -> (&'static str, String) {
         Error::InvalidInput(_) => "22023",
         Error::Unsupported(_) => "0A000",
         Error::Corruption(_) => "XX001",
-        Error::Io(_) => "58030",
+        Error::Io(_) | Error::Store(_) => "58030",
+        Error::QueryCanceled => "57014",
         Error::Internal(_) => "XX000",
         Error::Query(inner) => return classify_datafusion(inner),
     };

@@ -12,6 +12,7 @@ use pgwire::api::auth::{
     finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata,
     DefaultServerParameterProvider, StartupHandler,
 };
+use pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
 use pgwire::api::copy::CopyHandler;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
@@ -21,8 +22,9 @@ use pgwire::api::results::{
 use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::{Entry, PortalStore};
 use pgwire::api::{
-    ClientInfo, ClientPortalStore, PgWireServerHandlers, PidSecretKeyGenerator,
-    RandomPidSecretKeyGenerator, Type, DEFAULT_NAME, METADATA_DATABASE,
+    ClientInfo, ClientPortalStore, ConnectionGuard, ConnectionHandle, ConnectionManager,
+    PgWireServerHandlers, PidSecretKeyGenerator, RandomPidSecretKeyGenerator, Type, DEFAULT_NAME,
+    METADATA_DATABASE,
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
@@ -36,6 +38,7 @@ use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 
 use super::error::to_pg;
 use super::params;
+use super::running::Running;
 use super::types::{encode_batch, field_pg_type, row_description};
 use crate::error::Error;
 use crate::sql::{CopyIn, Outcome, Prepared, Session};
@@ -53,12 +56,16 @@ pub struct ConnectionHandlers {
 struct Inner {
     db: Arc<Database>,
     session: OnceLock<Arc<Session>>,
+    /// Where cancel requests find this connection's running statement.
+    cancels: Arc<ConnectionManager>,
+    cancel: OnceLock<(Arc<ConnectionHandle>, ConnectionGuard)>,
     copy: tokio::sync::Mutex<Option<Box<CopyIn>>>,
     parser: Arc<StatementParser>,
 }
 
 impl ConnectionHandlers {
-    pub fn new(db: Arc<Database>) -> ConnectionHandlers {
+    /// `cancels` is shared by every connection of the server.
+    pub fn new(db: Arc<Database>, cancels: Arc<ConnectionManager>) -> ConnectionHandlers {
         let session = OnceLock::new();
         let parser = Arc::new(StatementParser {
             session: Arc::new(OnceLock::new()),
@@ -67,6 +74,8 @@ impl ConnectionHandlers {
             inner: Arc::new(Inner {
                 db,
                 session,
+                cancels,
+                cancel: OnceLock::new(),
                 copy: tokio::sync::Mutex::new(None),
                 parser,
             }),
@@ -87,12 +96,26 @@ impl PgWireServerHandlers for ConnectionHandlers {
         self.inner.clone()
     }
 
+    fn cancel_handler(&self) -> Arc<impl CancelHandler> {
+        Arc::new(DefaultCancelHandler::new(self.inner.cancels.clone()))
+    }
+
     fn copy_handler(&self) -> Arc<impl CopyHandler> {
         self.inner.clone()
     }
 }
 
 impl Inner {
+    /// Starts running a statement of this connection's session.
+    async fn start(&self) -> PgWireResult<Running> {
+        let session = self.session()?.clone();
+        Ok(Running::start(
+            session,
+            self.cancel.get().map(|(handle, _)| handle.as_ref()),
+        )
+        .await)
+    }
+
     fn session(&self) -> PgWireResult<&Arc<Session>> {
         self.session
             .get()
@@ -126,6 +149,9 @@ impl StartupHandler for Inner {
             protocol_negotiation(client, startup).await?;
             save_startup_parameters_to_metadata(client, startup);
             let (pid, secret_key) = PIDS.generate(client);
+            let _ = self
+                .cancel
+                .set(self.cancels.register(pid, secret_key.clone()));
             client.set_pid_and_secret_key(pid, secret_key);
             let database = client
                 .metadata()
@@ -146,6 +172,7 @@ impl StartupHandler for Inner {
 async fn respond<C>(
     inner: &Inner,
     client: &mut C,
+    mut running: Running,
     outcome: Outcome,
     format: &Format,
     eager: bool,
@@ -164,7 +191,7 @@ where
             // Run the query up to its first batch now, so that an error the query hits
             // at once is reported as the statement's error rather than mid-stream.
             let first = match eager {
-                true => forwarding_notices(client, inner.session()?, batches.next()).await?,
+                true => running.wait(client, batches.next()).await?,
                 false => None,
             };
             let first = match first {
@@ -179,7 +206,7 @@ where
                 };
                 stream::iter(rows.into_iter().map(Ok).chain(err))
             });
-            Response::Query(QueryResponse::new(fields, rows))
+            Response::Query(QueryResponse::new(fields, running.rows(rows)))
         }
         Outcome::Command { tag, rows, oid } => {
             let mut tag = Tag::new(&tag);
@@ -230,9 +257,12 @@ impl SimpleQueryHandler for Inner {
                 let prepared = session.prepare(statement).await?;
                 session.execute(&prepared, Vec::new()).await
             };
-            let outcome = forwarding_notices(client, &session, run).await?;
+            let mut running = self.start().await?;
+            let outcome = running.wait(client, run).await?;
             let response = match outcome {
-                Ok(outcome) => respond(self, client, outcome, &Format::UnifiedText, true).await,
+                Ok(outcome) => {
+                    respond(self, client, running, outcome, &Format::UnifiedText, true).await
+                }
                 Err(err) => Err(to_pg(&err)),
             };
             match response {
@@ -432,9 +462,8 @@ impl ExtendedQueryHandler for Inner {
         let session = self.session()?.clone();
         let params = params::decode(portal).map_err(|e| to_pg(&e))?;
         let run = session.execute(&portal.statement.statement, params);
-        let outcome = forwarding_notices(client, &session, run)
-            .await?
-            .map_err(|e| to_pg(&e))?;
+        let mut running = self.start().await?;
+        let outcome = running.wait(client, run).await?.map_err(|e| to_pg(&e))?;
         let format = &portal.result_column_format;
         match outcome {
             // pgwire's portal collects every row of an Execute in memory before sending
@@ -443,7 +472,7 @@ impl ExtendedQueryHandler for Inner {
                 let fields = Arc::new(row_description(&schema, format));
                 let mut encoded = std::pin::pin!(read_ahead(stream, fields));
                 let mut sent = 0;
-                while let Some(rows) = forwarding_notices(client, &session, encoded.next()).await? {
+                while let Some(rows) = running.wait(client, encoded.next()).await? {
                     for row in rows? {
                         client.feed(PgWireBackendMessage::DataRow(row)).await?;
                         sent += 1;
@@ -451,49 +480,9 @@ impl ExtendedQueryHandler for Inner {
                 }
                 Ok(Response::Execution(Tag::new("SELECT").with_rows(sent)))
             }
-            outcome => respond(self, client, outcome, format, true).await,
+            outcome => respond(self, client, running, outcome, format, true).await,
         }
     }
-}
-
-/// Awaits `work`, meanwhile sending the client each notice the session's statements
-/// send (`sql/notices.rs`), such as a long compaction's progress.
-async fn forwarding_notices<C, T>(
-    client: &mut C,
-    session: &Session,
-    work: impl std::future::Future<Output = T>,
-) -> PgWireResult<T>
-where
-    C: Sink<PgWireBackendMessage> + Unpin + Send,
-    C::Error: Debug,
-    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-{
-    let mut work = std::pin::pin!(work);
-    let mut notices = session.notices().receiver().await;
-    loop {
-        tokio::select! {
-            biased;
-            Some(message) = notices.recv() => send_notice(client, message).await?,
-            output = &mut work => {
-                while let Ok(message) = notices.try_recv() {
-                    send_notice(client, message).await?;
-                }
-                return Ok(output);
-            }
-        }
-    }
-}
-
-async fn send_notice<C>(client: &mut C, message: String) -> PgWireResult<()>
-where
-    C: Sink<PgWireBackendMessage> + Unpin + Send,
-    C::Error: Debug,
-    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-{
-    let notice = ErrorInfo::new("NOTICE".into(), "00000".into(), message);
-    let notice = PgWireBackendMessage::NoticeResponse(NoticeResponse::from(notice));
-    client.send(notice).await?;
-    Ok(())
 }
 
 /// Result batches encoded as data rows by a task of their own, up to `READ_AHEAD_BATCHES`

@@ -7,6 +7,8 @@ pub mod error;
 mod format;
 mod handler;
 mod params;
+mod running;
 pub mod types;
 
 pub use handler::ConnectionHandlers;
+pub use pgwire::api::ConnectionManager;

@@ -17,6 +17,7 @@ pub struct TestServer {
     data_dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
     args: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 /// Tests see the blocks they make: background compaction is off unless a test turns it
@@ -31,6 +32,12 @@ impl TestServer {
 
     /// Starts a server on a fresh, empty data directory with these command-line flags.
     pub fn start_with(args: &[&str]) -> TestServer {
+        TestServer::start_with_env(args, &[])
+    }
+
+    /// Starts a server on a fresh, empty data directory with these flags and
+    /// environment variables.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> TestServer {
         let temp = tempfile::tempdir().expect("temporary directory");
         let data_dir = temp.path().join("data");
         let mut server = TestServer {
@@ -39,6 +46,10 @@ impl TestServer {
             data_dir,
             _temp: Some(temp),
             args: args.iter().map(|a| a.to_string()).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         server.spawn();
         server
@@ -52,6 +63,7 @@ impl TestServer {
             data_dir: data_dir.to_path_buf(),
             _temp: None,
             args: DEFAULT_ARGS.iter().map(|a| a.to_string()).collect(),
+            env: Vec::new(),
         };
         server.spawn();
         server
@@ -81,6 +93,7 @@ impl TestServer {
             .arg("--log")
             .arg("warn")
             .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

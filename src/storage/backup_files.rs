@@ -1,0 +1,152 @@
+//! The files a backup copies (`backup/`): everything a restore needs to rebuild this data
+//! directory as of any time from its oldest kept manifest version to a WAL sync point.
+//!
+//! - Every manifest version and checkpoint in `manifest/`.
+//! - Every block any kept version refers to: the tables' blocks, dropped tables' blocks
+//!   and blocks compaction retired, all still on disk within retention.
+//! - The WAL segments in `wal/` up to the sync point, the last one only up to it. Rows
+//!   flushed since are also in blocks the manifest lists, so the archive is not needed.
+//!
+//! Blocks, manifest files and complete segments never change once written; the last
+//! segment's records before the sync point do not either. So each file's key in the
+//! backup names its content: a backup uploads only the keys its target lacks.
+//! While a backup runs, `prune_history` deletes nothing (`pause_pruning`), so every
+//! listed file can still be read.
+
+use std::path::PathBuf;
+
+use super::database::Database;
+use super::paths;
+use super::wal::SyncPoint;
+use crate::error::{Error, Result};
+
+/// One file a backup copies.
+#[derive(Debug, Clone)]
+pub struct BackupFile {
+    /// Where to read it: the first of these that exists (a WAL segment may move to the
+    /// archive while the backup runs).
+    pub paths: Vec<PathBuf>,
+    /// Its key in the backup, relative to the backup's prefix.
+    pub key: String,
+    /// How many bytes of it to copy.
+    pub bytes: u64,
+    pub kind: FileKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Block,
+    Manifest,
+    Wal,
+}
+
+/// What one backup copies, and the times a restore from it can reach.
+#[derive(Debug)]
+pub struct BackupSet {
+    /// Every commit before this is in the backup, none after: the latest restore time.
+    pub commit_ts: i64,
+    /// The oldest manifest version's time: the earliest restore time.
+    pub earliest_ts: i64,
+    pub files: Vec<BackupFile>,
+}
+
+/// The local name of a backed-up WAL segment: `wal/<first lsn>.wal`, from its key
+/// `wal/<first lsn>.<bytes>.wal`; other keys are local names already.
+pub fn local_name(key: &str) -> String {
+    match key
+        .strip_prefix("wal/")
+        .and_then(|name| name.split_once('.'))
+    {
+        Some((first_lsn, _)) => format!("wal/{first_lsn}.wal"),
+        None => key.to_string(),
+    }
+}
+
+impl Database {
+    /// Keeps `prune_history` from deleting anything until the guard is dropped; also
+    /// makes backups of this database take turns.
+    pub async fn pause_pruning(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.pruning.lock().await
+    }
+
+    /// The files of a backup as of now: a WAL sync point, then the manifest and blocks
+    /// as they are after it (later versions do no harm: a restore reads the state at
+    /// its time, and takes rows flushed after it from the blocks of later flushes).
+    pub async fn backup_set(&self) -> Result<BackupSet> {
+        let point = self.wal.sync_point().await?;
+        let mut files = Vec::new();
+        let earliest_ts = {
+            let manifest = self.manifest.lock();
+            for entry in read_dir(&self.paths.manifest_dir())? {
+                let name = entry.file_name().to_string_lossy().to_string();
+                if name.ends_with(".json") || name.ends_with(".checkpoint") {
+                    files.push(BackupFile {
+                        bytes: entry.metadata()?.len(),
+                        paths: vec![entry.path()],
+                        key: format!("manifest/{name}"),
+                        kind: FileKind::Manifest,
+                    });
+                }
+            }
+            let state = manifest.state();
+            let blocks = state
+                .tables
+                .values()
+                .chain(state.dropped.values())
+                .flat_map(|t| t.blocks.iter())
+                .chain(state.retired.iter().map(|r| &r.block));
+            for block in blocks {
+                files.push(BackupFile {
+                    paths: vec![self.paths.resolve(&block.path)],
+                    key: block.path.clone(),
+                    bytes: block.bytes,
+                    kind: FileKind::Block,
+                });
+            }
+            manifest
+                .history()
+                .first()
+                .map_or(point.commit_ts, |v| v.commit_ts)
+        };
+        files.extend(self.wal_files(&point)?);
+        Ok(BackupSet {
+            commit_ts: point.commit_ts,
+            earliest_ts,
+            files,
+        })
+    }
+
+    /// The WAL segments up to the sync point.
+    fn wal_files(&self, point: &SyncPoint) -> Result<Vec<BackupFile>> {
+        let mut files = Vec::new();
+        for entry in read_dir(&self.paths.wal_dir())? {
+            let path = entry.path();
+            let Some(first_lsn) = paths::numbered_file(&path, "wal") else {
+                continue;
+            };
+            if first_lsn > point.segment {
+                continue;
+            }
+            let bytes = match first_lsn == point.segment {
+                true => point.offset,
+                false => entry.metadata()?.len(),
+            };
+            let name = path.file_name().expect("a segment has a name").to_owned();
+            files.push(BackupFile {
+                paths: vec![path, self.paths.wal_archive_dir().join(name)],
+                key: format!("wal/{first_lsn:020}.{bytes}.wal"),
+                bytes,
+                kind: FileKind::Wal,
+            });
+        }
+        Ok(files)
+    }
+}
+
+fn read_dir(dir: &std::path::Path) -> Result<Vec<std::fs::DirEntry>> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => Ok(entries.collect::<std::io::Result<Vec<_>>>()?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(Error::io_context(e, dir.display())),
+    }
+}

@@ -1,0 +1,117 @@
+//! A statement as the connection runs it: while the connection waits for it, the
+//! notices it sends (`sql/notices.rs`) go to the client as they come, and a cancel
+//! request (PostgreSQL's CancelRequest, sent on a connection of its own and matched to
+//! this one by pid and secret key through pgwire's `ConnectionManager`) stops it with
+//! 57014. Stopping means dropping the statement's future or stream, which stops the
+//! query (or the backup) it drives.
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use futures::channel::oneshot;
+use futures::stream::BoxStream;
+use futures::{stream, Sink, SinkExt, Stream, StreamExt};
+use pgwire::api::ConnectionHandle;
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::data::DataRow;
+use pgwire::messages::response::NoticeResponse;
+use pgwire::messages::PgWireBackendMessage;
+
+use super::error::to_pg;
+use crate::error::Error;
+use crate::sql::Session;
+
+pub struct Running {
+    session: Arc<Session>,
+    /// Fires on a cancel request; None once it cannot fire any more.
+    cancel: Option<oneshot::Receiver<()>>,
+}
+
+impl Running {
+    /// Starts a statement; from now on a cancel request stops it.
+    pub async fn start(session: Arc<Session>, handle: Option<&ConnectionHandle>) -> Running {
+        let cancel = match handle {
+            Some(handle) => Some(handle.start_query().await),
+            None => None,
+        };
+        Running { session, cancel }
+    }
+
+    /// Awaits `work`, forwarding notices meanwhile; a cancel request drops `work` and
+    /// fails with 57014.
+    pub async fn wait<C, T>(
+        &mut self,
+        client: &mut C,
+        work: impl Future<Output = T>,
+    ) -> PgWireResult<T>
+    where
+        C: Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let mut work = std::pin::pin!(work);
+        let mut notices = self.session.notices().receiver().await;
+        loop {
+            tokio::select! {
+                biased;
+                Some(message) = notices.recv() => send_notice(client, message).await?,
+                fired = async { self.cancel.as_mut().expect("checked").await },
+                    if self.cancel.is_some() =>
+                {
+                    self.cancel = None;
+                    if fired.is_ok() {
+                        return Err(to_pg(&Error::QueryCanceled));
+                    }
+                }
+                output = &mut work => {
+                    while let Ok(message) = notices.try_recv() {
+                        send_notice(client, message).await?;
+                    }
+                    return Ok(output);
+                }
+            }
+        }
+    }
+
+    /// Result rows that pgwire sends after the statement's first batch: a cancel
+    /// request ends them with 57014.
+    pub fn rows<S>(self, rows: S) -> BoxStream<'static, PgWireResult<DataRow>>
+    where
+        S: Stream<Item = PgWireResult<DataRow>> + Send + 'static,
+    {
+        let Some(cancel) = self.cancel else {
+            return rows.boxed();
+        };
+        let fired = Arc::new(AtomicBool::new(false));
+        let stop = {
+            let fired = fired.clone();
+            async move {
+                match cancel.await {
+                    Ok(()) => fired.store(true, Ordering::Relaxed),
+                    Err(_) => std::future::pending().await,
+                }
+            }
+        };
+        let ending = stream::once(async move {
+            fired
+                .load(Ordering::Relaxed)
+                .then(|| Err(to_pg(&Error::QueryCanceled)))
+        })
+        .filter_map(|end| async move { end });
+        rows.take_until(stop).chain(ending).boxed()
+    }
+}
+
+async fn send_notice<C>(client: &mut C, message: String) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let notice = ErrorInfo::new("NOTICE".into(), "00000".into(), message);
+    let notice = PgWireBackendMessage::NoticeResponse(NoticeResponse::from(notice));
+    client.send(notice).await?;
+    Ok(())
+}
