@@ -222,6 +222,10 @@ async fn full_incremental_unchanged_and_point_in_time_restores_from_s3() {
         unchanged.bytes_uploaded * 10 < first.bytes_uploaded,
         "{unchanged:?} after {first:?}"
     );
+    assert_eq!(
+        unchanged.wal_segments, 0,
+        "no new commits, no new WAL bytes"
+    );
 
     // Incremental: one new block, and a commit between two points in time.
     client
@@ -246,6 +250,10 @@ async fn full_incremental_unchanged_and_point_in_time_restores_from_s3() {
         (third.blocks_uploaded, third.blocks_present),
         (1, all_blocks),
         "{third:?}"
+    );
+    assert!(
+        third.wal_segments >= 1,
+        "the log since the last backup: {third:?}"
     );
     let at_third = fingerprint(&client, &TABLES).await;
     assert_ne!(at_third, at_first);
@@ -488,4 +496,107 @@ async fn backup_to_a_directory_and_restore() {
         expected
     );
     assert!(Path::new(&dir).join("manifest").is_dir());
+}
+
+/// Figures for docs/performance.md, not a check:
+/// `cargo test --release --test backup backup_figures -- --ignored --nocapture`.
+/// Backup throughput to the loopback S3 server against a plain upload of the same files
+/// to it (four at a time, as the backup does), and the bytes an incremental backup
+/// uploads after 1% more rows.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore]
+async fn backup_figures() {
+    use futures::StreamExt;
+    use object_store::ObjectStoreExt;
+
+    let s3 = S3::start().await;
+    let server = s3.server(SECRET_KEY);
+    let client = server.client().await;
+    client
+        .batch_execute(
+            "CREATE TABLE f (id bigint, k int, price numeric(12, 2), note text); \
+             INSERT INTO f SELECT value, value % 1000, value * 0.01, md5(value::text) \
+             FROM generate_series(1, 3000000)",
+        )
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let full = backup(&client, "s3://backups/figures").await;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "full backup: {:.1} MB in {seconds:.2} s = {:.1} MB/s ({} blocks)",
+        full.bytes_uploaded as f64 / 1e6,
+        full.bytes_uploaded as f64 / 1e6 / seconds,
+        full.blocks_uploaded
+    );
+
+    // The same files, uploaded plainly to the same server.
+    let files: Vec<PathBuf> = walk(server.data_dir())
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().contains("tuner"))
+        .collect();
+    let store = std::sync::Arc::new(
+        object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(s3.endpoint())
+            .with_allow_http(true)
+            .with_region("us-east-1")
+            .with_access_key_id(ACCESS_KEY)
+            .with_secret_access_key(SECRET_KEY)
+            .with_bucket_name(BUCKET)
+            .build()
+            .unwrap(),
+    );
+    let started = std::time::Instant::now();
+    let bytes: u64 = futures::stream::iter(files.into_iter().enumerate())
+        .map(|(i, path)| {
+            let store = store.clone();
+            async move {
+                let data = tokio::fs::read(&path).await.unwrap();
+                let len = data.len() as u64;
+                store
+                    .put(&format!("plain/{i}").into(), data.into())
+                    .await
+                    .unwrap();
+                len
+            }
+        })
+        .buffer_unordered(4)
+        .fold(0, |sum, len| async move { sum + len })
+        .await;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "plain upload: {:.1} MB in {seconds:.2} s = {:.1} MB/s",
+        bytes as f64 / 1e6,
+        bytes as f64 / 1e6 / seconds
+    );
+
+    client
+        .batch_execute(
+            "INSERT INTO f SELECT value, value % 1000, value * 0.01, md5(value::text) \
+             FROM generate_series(3000001, 3030000)",
+        )
+        .await
+        .unwrap();
+    let incremental = backup(&client, "s3://backups/figures").await;
+    println!(
+        "after 1% more rows: {:.2} MB uploaded ({:.2}% of the full backup), {} blocks \
+         uploaded, {} present",
+        incremental.bytes_uploaded as f64 / 1e6,
+        100.0 * incremental.bytes_uploaded as f64 / full.bytes_uploaded as f64,
+        incremental.blocks_uploaded,
+        incremental.blocks_present
+    );
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }

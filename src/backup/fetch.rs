@@ -13,10 +13,9 @@ use std::path::{Path, PathBuf};
 use futures::{stream, StreamExt, TryStreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{Descriptor, Location, Object};
+use super::{wal_piece, Descriptor, Location, Object};
 use crate::error::{Error, Result};
 use crate::restore::Restored;
-use crate::storage::backup_files::local_name;
 use crate::storage::history::format_ts;
 
 const PARALLEL_DOWNLOADS: usize = 4;
@@ -130,7 +129,8 @@ fn staging_dir(data_dir: &Path) -> PathBuf {
     data_dir.with_file_name(format!(".{name}.download"))
 }
 
-/// Downloads and checks every object of `backup` into `staging`; returns the bytes.
+/// Downloads and checks every object of `backup` into `staging`, then joins the pieces
+/// of each WAL segment; returns the bytes.
 async fn download(location: &Location, backup: &Descriptor, staging: &Path) -> Result<u64> {
     let total: u64 = backup.objects.iter().map(|o| o.bytes).sum();
     let bar = ProgressBar::new(total);
@@ -145,7 +145,45 @@ async fn download(location: &Location, backup: &Descriptor, staging: &Path) -> R
         .try_fold(0u64, |sum, bytes| async move { Ok(sum + bytes) })
         .await;
     bar.finish_and_clear();
-    result
+    let bytes = result?;
+    join_wal_pieces(backup, staging)?;
+    Ok(bytes)
+}
+
+/// Writes each WAL segment (`wal/<first lsn>.wal`) from its downloaded pieces, which
+/// must cover it from its first byte without a gap.
+fn join_wal_pieces(backup: &Descriptor, staging: &Path) -> Result<()> {
+    let mut segments: std::collections::BTreeMap<String, Vec<(u64, u64, &str)>> =
+        Default::default();
+    for object in &backup.objects {
+        if let Some((segment, start, end)) = wal_piece(&object.key) {
+            segments
+                .entry(segment)
+                .or_default()
+                .push((start, end, &object.key));
+        }
+    }
+    for (segment, mut pieces) in segments {
+        pieces.sort();
+        let mut joined = Vec::new();
+        for (start, end, key) in pieces {
+            if start != joined.len() as u64 {
+                return Err(Error::Corruption(format!(
+                    "backup {} does not hold bytes {}..{start} of WAL segment {segment}",
+                    backup.id,
+                    joined.len()
+                )));
+            }
+            let piece = staging.join(key);
+            joined
+                .extend(std::fs::read(&piece).map_err(|e| Error::io_context(e, piece.display()))?);
+            std::fs::remove_file(&piece)?;
+            debug_assert_eq!(joined.len() as u64, end);
+        }
+        let path = staging.join(&segment);
+        std::fs::write(&path, joined).map_err(|e| Error::io_context(e, path.display()))?;
+    }
+    Ok(())
 }
 
 async fn fetch_one(
@@ -172,7 +210,7 @@ async fn fetch_one(
             object.crc32c
         )));
     }
-    let path = staging.join(local_name(&object.key));
+    let path = staging.join(&object.key);
     let dir = path.parent().expect("an object has a directory");
     tokio::fs::create_dir_all(dir)
         .await

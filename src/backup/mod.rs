@@ -5,13 +5,14 @@
 //! ```text
 //! tables/<table_id>/<partition>/<block_id>.parquet   blocks, shared by every backup
 //! manifest/{version:020}.json | .checkpoint          manifest log, shared
-//! wal/{first_lsn:020}.{bytes}.wal                    WAL segments up to a sync point
+//! wal/{first_lsn:020}.{start}-{end}.wal              bytes start..end of a WAL segment
 //! backups/<id>.json                                  one per backup: its objects
 //! ```
 //!
-//! Every data object's key names its content (`storage/backup_files.rs`), so a backup
+//! Every object's key names its content (`storage/backup_files.rs`), so a backup
 //! (`take.rs`) uploads only the keys the location lacks, and no object is ever
-//! overwritten. A backup exists once its descriptor (`backups/<id>.json`, written last)
+//! overwritten. A WAL segment still being written goes up in pieces: each backup
+//! uploads the bytes written since the pieces already there. A backup exists once its descriptor (`backups/<id>.json`, written last)
 //! does: an interrupted backup leaves objects that no descriptor names, which the next
 //! backup finds present and reuses, and every earlier backup stays whole. The
 //! descriptor lists each object's size and CRC32C, so a restore (`fetch.rs`) detects a
@@ -56,6 +57,25 @@ pub fn backup_id(commit_ts: i64) -> String {
     chrono::DateTime::from_timestamp_micros(commit_ts)
         .map(|t| t.format("%Y%m%dT%H%M%S%.6fZ").to_string())
         .unwrap_or_else(|| commit_ts.to_string())
+}
+
+/// The key of bytes `start..end` of the WAL segment whose local name is `segment`
+/// (`wal/<first lsn>.wal`).
+fn wal_piece_key(segment: &str, start: u64, end: u64) -> String {
+    let stem = segment.strip_suffix(".wal").unwrap_or(segment);
+    format!("{stem}.{start}-{end}.wal")
+}
+
+/// A WAL piece's segment (its local name) and byte range, from its key.
+fn wal_piece(key: &str) -> Option<(String, u64, u64)> {
+    let name = key.strip_prefix("wal/")?.strip_suffix(".wal")?;
+    let (first_lsn, range) = name.split_once('.')?;
+    let (start, end) = range.split_once('-')?;
+    Some((
+        format!("wal/{first_lsn}.wal"),
+        start.parse().ok()?,
+        end.parse().ok()?,
+    ))
 }
 
 fn descriptor_key(id: &str) -> String {

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use futures::{stream, StreamExt};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use super::{backup_id, descriptor_key, Descriptor, Location, Object};
+use super::{backup_id, descriptor_key, wal_piece, wal_piece_key, Descriptor, Location, Object};
 use crate::error::{Error, Result};
 use crate::storage::backup_files::{BackupFile, FileKind};
 use crate::storage::Database;
@@ -61,7 +61,18 @@ pub async fn take(
     };
     let mut objects = Vec::with_capacity(set.files.len());
     let mut uploads = Vec::new();
+    let mut files = Vec::with_capacity(set.files.len());
     for file in set.files {
+        match file.kind {
+            FileKind::Wal => {
+                let (pieces, rest) = wal_pieces(&file, &known, &present);
+                objects.extend(pieces);
+                files.extend(rest);
+            }
+            _ => files.push(file),
+        }
+    }
+    for file in files {
         if present.get(&file.key) != Some(&file.bytes) {
             uploads.push(file);
             continue;
@@ -132,15 +143,57 @@ pub async fn take(
     Ok(report)
 }
 
+/// The pieces of a WAL segment that earlier backups uploaded and that cover its first
+/// bytes, in order, and the piece with the bytes after them, if any.
+fn wal_pieces(
+    segment: &BackupFile,
+    known: &HashMap<String, Object>,
+    present: &HashMap<String, u64>,
+) -> (Vec<Object>, Option<BackupFile>) {
+    let mut pieces: Vec<(u64, u64, &Object)> = known
+        .values()
+        .filter(|object| present.get(&object.key) == Some(&object.bytes))
+        .filter_map(|object| {
+            let (name, start, end) = wal_piece(&object.key)?;
+            (name == segment.key && end <= segment.bytes).then_some((start, end, object))
+        })
+        .collect();
+    // From each start, the longest piece first.
+    pieces.sort_by_key(|(start, end, _)| (*start, std::cmp::Reverse(*end)));
+    let mut chain = Vec::new();
+    let mut covered = 0;
+    for (start, end, object) in pieces {
+        if start == covered && end > covered {
+            chain.push(object.clone());
+            covered = end;
+        }
+    }
+    let rest = (covered < segment.bytes).then(|| BackupFile {
+        paths: segment.paths.clone(),
+        key: wal_piece_key(&segment.key, covered, segment.bytes),
+        offset: covered,
+        bytes: segment.bytes - covered,
+        kind: FileKind::Wal,
+    });
+    (chain, rest)
+}
+
 fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
-/// Opens the file where it is now (a WAL segment may have moved to the archive).
+/// Opens the file where it is now (a WAL segment may have moved to the archive), at
+/// the offset to copy from.
 async fn open(file: &BackupFile) -> Result<tokio::fs::File> {
     for path in &file.paths {
         match tokio::fs::File::open(path).await {
-            Ok(opened) => return Ok(opened),
+            Ok(mut opened) => {
+                opened
+                    .seek(std::io::SeekFrom::Start(file.offset))
+                    .await
+                    .map_err(|e| Error::io_context(e, path.display()))?;
+                return Ok(opened);
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(Error::io_context(e, path.display())),
         }
@@ -161,7 +214,7 @@ async fn read_part(source: &mut tokio::fs::File, file: &BackupFile, len: u64) ->
     Ok(part)
 }
 
-/// The CRC32C of the file's first `bytes` bytes.
+/// The CRC32C of the bytes of the file to copy.
 async fn checksum(file: &BackupFile) -> Result<u32> {
     let mut source = open(file).await?;
     let mut crc = 0;
@@ -174,7 +227,7 @@ async fn checksum(file: &BackupFile) -> Result<u32> {
     Ok(crc)
 }
 
-/// Uploads the file's first `bytes` bytes under its key.
+/// Uploads the bytes of the file to copy under its key.
 async fn upload(location: &Location, file: BackupFile) -> Result<(Object, FileKind)> {
     let mut source = open(&file).await?;
     let crc = if file.bytes <= PART_BYTES {

@@ -7,9 +7,10 @@
 //! - The WAL segments in `wal/` up to the sync point, the last one only up to it. Rows
 //!   flushed since are also in blocks the manifest lists, so the archive is not needed.
 //!
-//! Blocks, manifest files and complete segments never change once written; the last
-//! segment's records before the sync point do not either. So each file's key in the
-//! backup names its content: a backup uploads only the keys its target lacks.
+//! Blocks and manifest files never change once written, and neither do a segment's
+//! records before a sync point. So each block's and manifest file's key names its
+//! content, and a backup uploads only the keys its target lacks; a segment goes up in
+//! pieces, each backup adding the bytes since the last (`backup/take.rs`).
 //! While a backup runs, `prune_history` deletes nothing (`pause_pruning`), so every
 //! listed file can still be read.
 
@@ -26,9 +27,11 @@ pub struct BackupFile {
     /// Where to read it: the first of these that exists (a WAL segment may move to the
     /// archive while the backup runs).
     pub paths: Vec<PathBuf>,
-    /// Its key in the backup, relative to the backup's prefix.
+    /// Its key in the backup, relative to the backup's prefix; for a WAL segment, its
+    /// local name (`wal/<first lsn>.wal`), which the backup divides into pieces.
     pub key: String,
-    /// How many bytes of it to copy.
+    /// Where in the file to start copying, and how many bytes.
+    pub offset: u64,
     pub bytes: u64,
     pub kind: FileKind,
 }
@@ -50,18 +53,6 @@ pub struct BackupSet {
     pub files: Vec<BackupFile>,
 }
 
-/// The local name of a backed-up WAL segment: `wal/<first lsn>.wal`, from its key
-/// `wal/<first lsn>.<bytes>.wal`; other keys are local names already.
-pub fn local_name(key: &str) -> String {
-    match key
-        .strip_prefix("wal/")
-        .and_then(|name| name.split_once('.'))
-    {
-        Some((first_lsn, _)) => format!("wal/{first_lsn}.wal"),
-        None => key.to_string(),
-    }
-}
-
 impl Database {
     /// Keeps `prune_history` from deleting anything until the guard is dropped; also
     /// makes backups of this database take turns.
@@ -81,6 +72,7 @@ impl Database {
                 let name = entry.file_name().to_string_lossy().to_string();
                 if name.ends_with(".json") || name.ends_with(".checkpoint") {
                     files.push(BackupFile {
+                        offset: 0,
                         bytes: entry.metadata()?.len(),
                         paths: vec![entry.path()],
                         key: format!("manifest/{name}"),
@@ -99,6 +91,7 @@ impl Database {
                 files.push(BackupFile {
                     paths: vec![self.paths.resolve(&block.path)],
                     key: block.path.clone(),
+                    offset: 0,
                     bytes: block.bytes,
                     kind: FileKind::Block,
                 });
@@ -133,8 +126,9 @@ impl Database {
             };
             let name = path.file_name().expect("a segment has a name").to_owned();
             files.push(BackupFile {
+                key: format!("wal/{}", name.to_string_lossy()),
                 paths: vec![path, self.paths.wal_archive_dir().join(name)],
-                key: format!("wal/{first_lsn:020}.{bytes}.wal"),
+                offset: 0,
                 bytes,
                 kind: FileKind::Wal,
             });
