@@ -193,8 +193,24 @@ async fn full_incremental_unchanged_and_point_in_time_restores_from_s3() {
     let server = s3.server(SECRET_KEY);
     let (client, mut notices) = server.client_with_notices().await;
     fill(&client).await;
+    // One block over 16 MB, which goes up in parts (S3 multipart upload).
+    client
+        .batch_execute(
+            "CREATE TABLE big (id bigint, note text); \
+             INSERT INTO big SELECT value, md5(value::text) || md5((value + 1)::text) \
+             FROM generate_series(1, 500000)",
+        )
+        .await
+        .unwrap();
+    let big_bytes: i64 = client
+        .query_one("SELECT max(bytes) FROM grizzly_blocks('big')", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(big_bytes > 16 << 20, "{big_bytes} bytes");
     let url = "s3://backups/db1";
-    let all_blocks = blocks(&client, "t").await + blocks(&client, "m").await;
+    let all_blocks =
+        blocks(&client, "t").await + blocks(&client, "m").await + blocks(&client, "big").await;
 
     // Full.
     let first = backup(&client, url).await;
@@ -210,6 +226,8 @@ async fn full_incremental_unchanged_and_point_in_time_restores_from_s3() {
         "{notice}"
     );
     let at_first = fingerprint(&client, &TABLES).await;
+    let big = [("big", "id::text || note")];
+    let big_at_first = fingerprint(&client, &big).await;
 
     // Unchanged: no block goes up again, only the log's few new bytes.
     let unchanged = backup(&client, url).await;
@@ -295,6 +313,7 @@ async fn full_incremental_unchanged_and_point_in_time_restores_from_s3() {
             expected,
             "restore {name}: {output}"
         );
+        assert_eq!(fingerprint(&restored_client, &big).await, big_at_first);
     }
 }
 

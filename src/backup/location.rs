@@ -14,7 +14,9 @@ use futures::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
-use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
+use object_store::{
+    ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, WriteMultipart,
+};
 
 use crate::error::{Error, Result};
 
@@ -99,36 +101,45 @@ impl Location {
         Ok(())
     }
 
-    /// Uploads a large object in parts (each at least 5 MiB, as S3 requires).
+    /// Uploads a large object in parts of `part_bytes` (S3 wants 5 MiB or more), up to
+    /// four of them in flight at once.
     pub async fn put_parts(
         &self,
         key: &str,
+        part_bytes: usize,
         parts: impl futures::Stream<Item = Result<bytes::Bytes>>,
     ) -> Result<()> {
-        let mut upload = self
+        let upload = self
             .store
             .put_multipart(&self.path(key))
             .await
             .map_err(|e| self.error("upload", key, e))?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, part_bytes);
         let mut parts = std::pin::pin!(parts);
         let written: Result<()> = async {
             while let Some(part) = parts.try_next().await? {
-                upload
-                    .put_part(PutPayload::from_bytes(part))
+                writer
+                    .wait_for_capacity(4)
                     .await
                     .map_err(|e| self.error("upload", key, e))?;
+                writer.put(part);
             }
-            upload
-                .complete()
-                .await
-                .map_err(|e| self.error("upload", key, e))?;
             Ok(())
         }
         .await;
-        if written.is_err() {
-            let _ = upload.abort().await;
+        match written {
+            Ok(()) => {
+                writer
+                    .finish()
+                    .await
+                    .map_err(|e| self.error("upload", key, e))?;
+                Ok(())
+            }
+            Err(err) => {
+                let _ = writer.abort().await;
+                Err(err)
+            }
         }
-        written
     }
 
     pub async fn get(&self, key: &str) -> Result<bytes::Bytes> {

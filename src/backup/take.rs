@@ -262,7 +262,9 @@ async fn upload(location: &Location, file: BackupFile) -> Result<(Object, FileKi
                 bytes
             })
         });
-        location.put_parts(&file.key, parts).await?;
+        location
+            .put_parts(&file.key, PART_BYTES as usize, parts)
+            .await?;
         crc.load(std::sync::atomic::Ordering::Relaxed)
     };
     let object = Object {
