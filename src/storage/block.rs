@@ -150,8 +150,8 @@ impl BlockWriter {
 /// rows of an unpartitioned table go to partition `all`), so no block mixes partitions.
 ///
 /// The Parquet encoding, the costliest step of every large write, runs on a thread of its
-/// own, so the caller prepares the next rows (parsing and converting a COPY, reading
-/// blocks to compact) while the last ones are encoded; at most `QUEUED_BATCHES` batches
+/// own, so the caller prepares the next rows (converting a COPY, running the query of an
+/// INSERT … SELECT, reading a memtable to flush) while the last ones are encoded; at most `QUEUED_BATCHES` batches
 /// wait for it, so memory stays bounded. Dropping a set without `finish` abandons its
 /// blocks, deleting their temporary files.
 pub struct BlockSet {
