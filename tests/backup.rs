@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::TestServer;
+use common::{walk, TestServer};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use s3s::auth::SimpleAuth;
@@ -139,17 +139,6 @@ async fn fingerprint(client: &Client, tables: &[(&str, &str)]) -> Vec<(i64, Stri
     prints
 }
 
-async fn blocks(client: &Client, table: &str) -> i64 {
-    client
-        .query_one(
-            &format!("SELECT count(*) FROM grizzly_blocks('{table}')"),
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0)
-}
-
 /// Tables with rows in blocks (each ALTER TABLE writes the memtable to one) and in the
 /// WAL only, one of them partitioned.
 async fn fill(client: &Client) {
@@ -209,8 +198,10 @@ async fn full_incremental_unchanged_and_point_in_time_restores_from_s3() {
         .get(0);
     assert!(big_bytes > 16 << 20, "{big_bytes} bytes");
     let url = "s3://backups/db1";
-    let all_blocks =
-        blocks(&client, "t").await + blocks(&client, "m").await + blocks(&client, "big").await;
+    let mut all_blocks = 0;
+    for table in ["t", "m", "big"] {
+        all_blocks += common::blocks(&client, table).await.0;
+    }
 
     // Full.
     let first = backup(&client, url).await;
@@ -605,17 +596,4 @@ async fn backup_figures() {
         incremental.blocks_uploaded,
         incremental.blocks_present
     );
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }

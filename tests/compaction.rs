@@ -4,18 +4,7 @@
 
 mod common;
 
-use common::{count, TestServer};
-
-async fn blocks(client: &tokio_postgres::Client, table: &str) -> (i64, i64) {
-    let row = client
-        .query_one(
-            &format!("SELECT count(*), coalesce(sum(rows), 0) FROM grizzly_blocks('{table}')"),
-            &[],
-        )
-        .await
-        .unwrap();
-    (row.get(0), row.get(1))
-}
+use common::{blocks, count, walk, TestServer};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn compaction_keeps_every_row_and_the_history() {
@@ -289,17 +278,4 @@ async fn a_crash_at_any_moment_of_a_compaction_loses_nothing() {
             "{table} compacted again"
         );
     }
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }

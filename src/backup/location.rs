@@ -101,45 +101,19 @@ impl Location {
         Ok(())
     }
 
-    /// Uploads a large object in parts of `part_bytes` (S3 wants 5 MiB or more), up to
-    /// four of them in flight at once.
-    pub async fn put_parts(
-        &self,
-        key: &str,
-        part_bytes: usize,
-        parts: impl futures::Stream<Item = Result<bytes::Bytes>>,
-    ) -> Result<()> {
+    /// Starts uploading a large object in parts of `part_bytes` (S3 wants 5 MiB or
+    /// more each).
+    pub async fn upload_in_parts(&self, key: &str, part_bytes: usize) -> Result<Parts<'_>> {
         let upload = self
             .store
             .put_multipart(&self.path(key))
             .await
             .map_err(|e| self.error("upload", key, e))?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, part_bytes);
-        let mut parts = std::pin::pin!(parts);
-        let written: Result<()> = async {
-            while let Some(part) = parts.try_next().await? {
-                writer
-                    .wait_for_capacity(4)
-                    .await
-                    .map_err(|e| self.error("upload", key, e))?;
-                writer.put(part);
-            }
-            Ok(())
-        }
-        .await;
-        match written {
-            Ok(()) => {
-                writer
-                    .finish()
-                    .await
-                    .map_err(|e| self.error("upload", key, e))?;
-                Ok(())
-            }
-            Err(err) => {
-                let _ = writer.abort().await;
-                Err(err)
-            }
-        }
+        Ok(Parts {
+            location: self,
+            key: key.to_string(),
+            writer: WriteMultipart::new_with_chunk_size(upload, part_bytes),
+        })
     }
 
     pub async fn get(&self, key: &str) -> Result<bytes::Bytes> {
@@ -194,6 +168,38 @@ impl Location {
             }
             other => Error::Store(format!("{at} failed: {}", redact(&other.to_string()))),
         }
+    }
+}
+
+/// A multipart upload in progress (`Location::upload_in_parts`): up to four parts are in
+/// flight at once.
+pub struct Parts<'a> {
+    location: &'a Location,
+    key: String,
+    writer: WriteMultipart,
+}
+
+impl Parts<'_> {
+    pub async fn put(&mut self, part: bytes::Bytes) -> Result<()> {
+        self.writer
+            .wait_for_capacity(4)
+            .await
+            .map_err(|e| self.location.error("upload", &self.key, e))?;
+        self.writer.put(part);
+        Ok(())
+    }
+
+    pub async fn finish(self) -> Result<()> {
+        self.writer
+            .finish()
+            .await
+            .map_err(|e| self.location.error("upload", &self.key, e))?;
+        Ok(())
+    }
+
+    /// Gives the upload up; the store drops the parts sent.
+    pub async fn abort(self) {
+        let _ = self.writer.abort().await;
     }
 }
 

@@ -236,36 +236,30 @@ async fn upload(location: &Location, file: BackupFile) -> Result<(Object, FileKi
         location.put(&file.key, bytes.into()).await?;
         crc
     } else {
-        let crc = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
-        let parts = stream::unfold((source, file.bytes, 0u32), |(mut source, left, crc)| {
-            let file = &file;
-            async move {
-                if left == 0 {
-                    return None;
-                }
-                let len = left.min(PART_BYTES);
-                match read_part(&mut source, file, len).await {
-                    Ok(part) => {
-                        let crc = crc32c::crc32c_append(crc, &part);
-                        Some((
-                            Ok((bytes::Bytes::from(part), crc)),
-                            (source, left - len, crc),
-                        ))
-                    }
-                    Err(err) => Some((Err(err), (source, 0, crc))),
-                }
-            }
-        })
-        .map(|part| {
-            part.map(|(bytes, running)| {
-                crc.store(running, std::sync::atomic::Ordering::Relaxed);
-                bytes
-            })
-        });
-        location
-            .put_parts(&file.key, PART_BYTES as usize, parts)
+        let mut parts = location
+            .upload_in_parts(&file.key, PART_BYTES as usize)
             .await?;
-        crc.load(std::sync::atomic::Ordering::Relaxed)
+        let mut crc = 0;
+        let sent: Result<()> = async {
+            let mut left = file.bytes;
+            while left > 0 {
+                let len = left.min(PART_BYTES);
+                let part = read_part(&mut source, &file, len).await?;
+                crc = crc32c::crc32c_append(crc, &part);
+                parts.put(part.into()).await?;
+                left -= len;
+            }
+            Ok(())
+        }
+        .await;
+        match sent {
+            Ok(()) => parts.finish().await?,
+            Err(err) => {
+                parts.abort().await;
+                return Err(err);
+            }
+        }
+        crc
     };
     let object = Object {
         key: file.key,

@@ -17,8 +17,7 @@
 use std::path::PathBuf;
 
 use super::database::Database;
-use super::paths;
-use super::wal::SyncPoint;
+use super::wal::{self, SyncPoint};
 use crate::error::{Error, Result};
 
 /// One file a backup copies.
@@ -68,7 +67,11 @@ impl Database {
         let mut files = Vec::new();
         let earliest_ts = {
             let manifest = self.manifest.lock();
-            for entry in read_dir(&self.paths.manifest_dir())? {
+            let dir = self.paths.manifest_dir();
+            let entries =
+                std::fs::read_dir(&dir).map_err(|e| Error::io_context(e, dir.display()))?;
+            for entry in entries {
+                let entry = entry?;
                 let name = entry.file_name().to_string_lossy().to_string();
                 if name.ends_with(".json") || name.ends_with(".checkpoint") {
                     files.push(BackupFile {
@@ -80,14 +83,7 @@ impl Database {
                     });
                 }
             }
-            let state = manifest.state();
-            let blocks = state
-                .tables
-                .values()
-                .chain(state.dropped.values())
-                .flat_map(|t| t.blocks.iter())
-                .chain(state.retired.iter().map(|r| &r.block));
-            for block in blocks {
+            for block in manifest.state().known_blocks() {
                 files.push(BackupFile {
                     paths: vec![self.paths.resolve(&block.path)],
                     key: block.path.clone(),
@@ -112,17 +108,15 @@ impl Database {
     /// The WAL segments up to the sync point.
     fn wal_files(&self, point: &SyncPoint) -> Result<Vec<BackupFile>> {
         let mut files = Vec::new();
-        for entry in read_dir(&self.paths.wal_dir())? {
-            let path = entry.path();
-            let Some(first_lsn) = paths::numbered_file(&path, "wal") else {
-                continue;
-            };
+        for (first_lsn, path) in wal::list_segments(&self.paths.wal_dir())? {
             if first_lsn > point.segment {
                 continue;
             }
             let bytes = match first_lsn == point.segment {
                 true => point.offset,
-                false => entry.metadata()?.len(),
+                false => std::fs::metadata(&path)
+                    .map_err(|e| Error::io_context(e, path.display()))?
+                    .len(),
             };
             let name = path.file_name().expect("a segment has a name").to_owned();
             files.push(BackupFile {
@@ -134,13 +128,5 @@ impl Database {
             });
         }
         Ok(files)
-    }
-}
-
-fn read_dir(dir: &std::path::Path) -> Result<Vec<std::fs::DirEntry>> {
-    match std::fs::read_dir(dir) {
-        Ok(entries) => Ok(entries.collect::<std::io::Result<Vec<_>>>()?),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(Error::io_context(e, dir.display())),
     }
 }

@@ -97,10 +97,6 @@ impl BlockWriter {
         Ok(())
     }
 
-    pub fn rows(&self) -> u64 {
-        self.rows
-    }
-
     /// Bytes buffered in memory for the row group being built.
     pub fn in_progress_bytes(&self) -> usize {
         self.writer.in_progress_size()

@@ -141,6 +141,16 @@ pub struct ManifestState {
 }
 
 impl ManifestState {
+    /// Every block some kept version refers to: the tables' blocks, dropped tables'
+    /// blocks and blocks compaction retired, all on disk until retention has passed.
+    pub fn known_blocks(&self) -> impl Iterator<Item = &BlockMeta> {
+        self.tables
+            .values()
+            .chain(self.dropped.values())
+            .flat_map(|t| t.blocks.iter())
+            .chain(self.retired.iter().map(|r| &r.block))
+    }
+
     /// The state of a new data directory, before its first version.
     pub fn empty() -> ManifestState {
         ManifestState {
@@ -423,15 +433,9 @@ impl Manifest {
         Ok(())
     }
 
-    /// Ids of every block the manifest refers to, live or dropped.
+    /// Paths of every block the manifest refers to, live, dropped or retired.
     pub fn known_block_paths(&self) -> std::collections::HashSet<String> {
-        self.state
-            .tables
-            .values()
-            .chain(self.state.dropped.values())
-            .flat_map(|t| t.blocks.iter().map(|b| b.path.clone()))
-            .chain(self.state.retired.iter().map(|r| r.block.path.clone()))
-            .collect()
+        self.state.known_blocks().map(|b| b.path.clone()).collect()
     }
 }
 

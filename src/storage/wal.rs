@@ -441,8 +441,8 @@ fn decode_batch(body: &[u8]) -> Result<RecordBatch> {
     }
 }
 
-/// Lists WAL segments in LSN order.
-fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
+/// Lists WAL segments in LSN order (none if `dir` does not exist).
+pub(super) fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
     let mut segments = Vec::new();
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,

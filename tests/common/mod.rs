@@ -255,6 +255,32 @@ pub async fn copy_in(client: &Client, sql: &str, data: &str) -> Result<u64, toki
     sink.finish().await
 }
 
+/// A table's block count and the rows in its blocks (`grizzly_blocks`).
+pub async fn blocks(client: &Client, table: &str) -> (i64, i64) {
+    let row = client
+        .query_one(
+            &format!("SELECT count(*), coalesce(sum(rows), 0) FROM grizzly_blocks('{table}')"),
+            &[],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+/// Every file under `dir`, recursively.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
 /// The plan text of `EXPLAIN ANALYZE <sql>`, with its run-time metrics.
 pub async fn explain_analyze(client: &Client, sql: &str) -> String {
     client
