@@ -52,6 +52,9 @@ pub enum Error {
     /// No such object other than a table or column, e.g. a setting (42704).
     #[error("{0}")]
     UndefinedObject(String),
+    /// A cursor name that does not exist (34000).
+    #[error("{0}")]
+    InvalidCursor(String),
     /// EXECUTE or DEALLOCATE of a statement never prepared (26000).
     #[error("{0}")]
     UndefinedPreparedStatement(String),
@@ -74,6 +77,9 @@ pub enum Error {
     /// The client cancelled the statement (57014).
     #[error("canceling statement due to user request")]
     QueryCanceled,
+    /// The statement ran longer than the session's `statement_timeout` (57014).
+    #[error("canceling statement due to statement timeout")]
+    StatementTimeout,
     /// An operating-system I/O error.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),

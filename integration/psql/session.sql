@@ -32,6 +32,20 @@ SELECT customer, count(*), sum(amount) AS total FROM orders GROUP BY customer OR
 SELECT id, amount, rank() OVER (ORDER BY amount DESC NULLS LAST) FROM orders WHERE amount > 0 ORDER BY id;
 WITH big AS (SELECT * FROM orders WHERE amount >= 10) SELECT count(*) FROM big;
 SELECT 1 AS a; SELECT 2 AS b;
+-- describing the database, as psql's backslash commands read pg_catalog
+\dt
+\d orders
+\d+ orders
+\dn
+\l
+\df pg_catalog.upper
+\x
+SELECT id, customer, amount FROM orders WHERE id = 1;
+\x
+-- copying out, through COPY and \copy
+COPY (SELECT id, customer, amount FROM orders WHERE id < 4 ORDER BY id) TO STDOUT;
+COPY (SELECT id, customer FROM orders WHERE id IN (5, 6) ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER);
+\copy (SELECT id, note FROM orders WHERE id IN (1, 3) ORDER BY id) to stdout
 -- errors, each with the session staying usable
 SELEC 1;
 SELECT * FROM missing;

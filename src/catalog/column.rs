@@ -245,6 +245,31 @@ impl TableDef {
 
     /// The sort key's column names, as `sort_by` takes them; empty for none. Columns
     /// dropped since are left out.
+    /// The options set with `WITH (...)` or `ALTER TABLE ... SET (...)`, as `name=value`
+    /// (what pg_class.reloptions lists and psql's `\d+` prints).
+    pub fn options(&self) -> Vec<String> {
+        let mut options = Vec::new();
+        if self.compression != Compression::Auto {
+            options.push(format!("compression={}", self.compression));
+        }
+        if let Some(partitioning) = &self.partitioning {
+            options.push(format!("partition_by={}", partitioning.describe(self)));
+        }
+        if !self.sort_by.is_empty() {
+            options.push(format!("sort_by={}", self.sort_names(&self.sort_by)));
+        }
+        if let Some(micros) = self.retention_micros {
+            let seconds = micros / 1_000_000;
+            let retention = match seconds {
+                s if s % 86_400 == 0 => format!("{} days", s / 86_400),
+                s if s % 3_600 == 0 => format!("{} hours", s / 3_600),
+                s => format!("{s} seconds"),
+            };
+            options.push(format!("retention={retention}"));
+        }
+        options
+    }
+
     pub fn sort_names(&self, ids: &[u32]) -> String {
         let names: Vec<&str> = ids
             .iter()

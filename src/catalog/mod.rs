@@ -1,9 +1,12 @@
 //! The catalog: table and column definitions, and the DataFusion catalog and schema
 //! providers that expose the manifest's tables to SQL. Read `column.rs` for types and
-//! stable column ids, `provider.rs` for how DataFusion finds tables.
+//! stable column ids, `provider.rs` for how DataFusion finds tables, `pg_catalog.rs` for
+//! what clients read about them.
 
 pub mod column;
 pub mod partition;
+pub mod pg_catalog;
+mod pg_functions;
 pub mod provider;
 
 pub use column::{ColumnDef, ColumnType, TableDef};

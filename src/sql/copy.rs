@@ -14,6 +14,8 @@ pub const BATCH_ROWS: usize = 32 * 1024;
 #[derive(Debug, Clone)]
 pub struct CopyFormat {
     pub csv: bool,
+    /// PostgreSQL's binary COPY format (only for COPY TO so far).
+    pub binary: bool,
     pub delimiter: u8,
     pub null: String,
     pub header: bool,
@@ -24,6 +26,7 @@ pub struct CopyFormat {
 impl CopyFormat {
     pub fn from_options(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<CopyFormat> {
         let mut csv = false;
+        let mut binary = false;
         let (mut delimiter, mut null, mut header, mut quote, mut escape) =
             (None, None, false, None, None);
         for option in options {
@@ -31,9 +34,10 @@ impl CopyFormat {
                 CopyOption::Format(name) => match name.value.to_lowercase().as_str() {
                     "csv" => csv = true,
                     "text" => csv = false,
+                    "binary" => binary = true,
                     other => {
                         return Err(Error::Unsupported(format!(
-                            "COPY format \"{other}\" is not supported; use text or csv"
+                            "COPY format \"{other}\" is not recognized; use text, csv or binary"
                         )))
                     }
                 },
@@ -71,6 +75,7 @@ impl CopyFormat {
                 CopyLegacyOption::Delimiter(c) => delimiter = Some(*c),
                 CopyLegacyOption::Null(s) => null = Some(s.clone()),
                 CopyLegacyOption::Header => header = true,
+                CopyLegacyOption::Binary => binary = true,
                 other => {
                     return Err(Error::Unsupported(format!(
                         "COPY option {other} is not supported"
@@ -100,6 +105,7 @@ impl CopyFormat {
         }
         Ok(CopyFormat {
             csv,
+            binary,
             delimiter,
             null: null.unwrap_or_else(|| if csv { String::new() } else { "\\N".into() }),
             header,

@@ -462,6 +462,7 @@ mod tests {
     fn csv() -> CopyFormat {
         CopyFormat {
             csv: true,
+            binary: false,
             delimiter: b',',
             null: String::new(),
             header: false,

@@ -1,5 +1,6 @@
 //! Functions PostgreSQL clients call at connect time: `version()`, `current_database()`,
-//! `current_schema()`, `pg_backend_pid()`, `current_setting(name)`.
+//! `current_schema()`, `pg_backend_pid()`, `session_user` (which `current_user` is
+//! rewritten to in catalog queries), `current_setting(name)`.
 
 use std::sync::Arc;
 
@@ -63,6 +64,7 @@ pub(super) fn map_text(
 
 pub fn session_functions(
     database: &str,
+    user: &str,
     pid: i32,
     settings: Arc<Mutex<Settings>>,
 ) -> Vec<ScalarUDF> {
@@ -84,6 +86,7 @@ pub fn session_functions(
         ),
         constant("current_schema", ScalarValue::Utf8(Some("public".into()))),
         constant("pg_backend_pid", ScalarValue::Int32(Some(pid))),
+        constant("session_user", ScalarValue::Utf8(Some(user.to_string()))),
         current_setting(settings),
     ]
 }

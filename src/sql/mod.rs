@@ -5,6 +5,7 @@
 
 mod alter;
 mod backup;
+mod client_queries;
 pub mod copy;
 mod copy_convert;
 mod copy_in;

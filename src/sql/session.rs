@@ -16,15 +16,17 @@ use datafusion::arrow::array::{Array, Int64Array, RecordBatch, StringArray, UInt
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
 use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::execution::session_state::SessionState;
-use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::{SendableRecordBatchStream, SessionStateBuilder};
 use datafusion::logical_expr::{LogicalPlan, Statement as PlanStatement, WriteOp};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::{self, ObjectType, Statement};
+use datafusion_pg_catalog::pg_catalog::oid_type_planner::PgOidTypePlanner;
 use futures::StreamExt;
 use parking_lot::Mutex;
 
+use super::client_queries;
 use super::copy::CopyFormat;
 use super::copy_in::CopyIn;
 use super::functions::session_functions;
@@ -32,6 +34,7 @@ use super::settings::Settings;
 use super::time_travel;
 use super::Notices;
 use super::{alter, ddl};
+use crate::catalog::pg_catalog;
 use crate::catalog::provider::GrizzlySchema;
 use crate::catalog::{ColumnDef, ColumnType, TableDef};
 use crate::error::{Error, Result};
@@ -79,6 +82,12 @@ pub enum Outcome {
         warning: Option<String>,
     },
     CopyIn(Box<CopyIn>),
+    /// Rows to send as COPY data in `format`.
+    CopyOut {
+        schema: SchemaRef,
+        stream: SendableRecordBatchStream,
+        format: CopyFormat,
+    },
 }
 
 impl Outcome {
@@ -120,7 +129,7 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(db: Arc<Database>, database: &str, pid: i32) -> Session {
+    pub fn new(db: Arc<Database>, database: &str, user: &str, pid: i32) -> Session {
         let mut config = SessionConfig::new()
             .with_information_schema(true)
             .with_default_catalog_and_schema("datafusion", "public");
@@ -131,7 +140,12 @@ impl Session {
         // Blocks are pruned by row group and page (the scan's predicate); filtering rows
         // inside the Parquet decoder as well measured slower (TPC-H Q6: 124 vs 80 ms).
         config.options_mut().execution.parquet.pushdown_filters = false;
-        let ctx = SessionContext::new_with_config(config);
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features()
+            .with_type_planner(Arc::new(PgOidTypePlanner))
+            .build();
+        let ctx = SessionContext::new_with_state(state);
         let catalog = ctx
             .catalog("datafusion")
             .expect("the default catalog exists");
@@ -139,7 +153,9 @@ impl Session {
             .register_schema("public", Arc::new(GrizzlySchema::new(db.clone())))
             .expect("the memory catalog accepts schemas");
         let settings = Arc::new(Mutex::new(Settings::default()));
-        for function in session_functions(database, pid, settings.clone()) {
+        pg_catalog::install(&ctx, db.clone(), database, settings.clone())
+            .expect("pg_catalog installs in a new session");
+        for function in session_functions(database, user, pid, settings.clone()) {
             ctx.register_udf(function);
         }
         let notices = Notices::default();
@@ -201,7 +217,11 @@ impl Session {
 
     /// Splits `sql` into statements.
     pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
-        super::dialect::parse(sql).map_err(|e| Error::Syntax(format!("syntax error: {e}")))
+        match super::dialect::parse(sql) {
+            Ok(statements) => Ok(client_queries::adapt(sql, statements)),
+            Err(e) => client_queries::parse_rejected(sql)
+                .ok_or_else(|| Error::Syntax(format!("syntax error: {e}"))),
+        }
     }
 
     /// Parses one statement for the extended protocol (none for an empty string).
@@ -253,7 +273,12 @@ impl Session {
             | Statement::Commit { .. }
             | Statement::Rollback { .. }
             | Statement::Savepoint { .. }
-            | Statement::ReleaseSavepoint { .. } => {}
+            | Statement::ReleaseSavepoint { .. }
+            | Statement::Discard { .. }
+            | Statement::Reset(_)
+            | Statement::Close { .. }
+            | Statement::LISTEN { .. }
+            | Statement::UNLISTEN { .. } => {}
             Statement::Set(set) if !is_datafusion_setting(set) => {}
             Statement::ShowVariable { variable } => {
                 let name = show_name(variable);
@@ -450,6 +475,38 @@ impl Session {
                 self.copy(source, *to, target, options, legacy_options)
                     .await
             }
+            Statement::Discard { object_type } => {
+                if matches!(object_type, ast::DiscardObject::ALL) {
+                    *self.settings.lock() = Settings::default();
+                    self.deallocate_all().await?;
+                }
+                self.forget_plans();
+                Ok(Outcome::command(&format!("DISCARD {object_type}")))
+            }
+            Statement::Reset(reset) => {
+                match &reset.reset {
+                    ast::Reset::ALL => *self.settings.lock() = Settings::default(),
+                    ast::Reset::ConfigurationParameter(name) => {
+                        self.settings.lock().reset(&name.to_string())
+                    }
+                }
+                Ok(Outcome::command("RESET"))
+            }
+            // Grizzly has no cursors (drivers close all of them when they reset a
+            // pooled connection) and no notifications to stop listening to.
+            Statement::Close {
+                cursor: ast::CloseCursor::All,
+            } => Ok(Outcome::command("CLOSE CURSOR ALL")),
+            Statement::Close {
+                cursor: ast::CloseCursor::Specific { name },
+            } => Err(Error::InvalidCursor(format!(
+                "cursor \"{}\" does not exist",
+                name.value
+            ))),
+            Statement::UNLISTEN { .. } => Ok(Outcome::command("UNLISTEN")),
+            Statement::LISTEN { .. } => Err(Error::Unsupported(
+                "LISTEN is not supported: Grizzly sends no notifications".into(),
+            )),
             Statement::StartTransaction { .. } => {
                 *self.transaction.lock() = Transaction {
                     open: true,
@@ -571,18 +628,7 @@ impl Session {
                     PlanStatement::Deallocate(deallocate)
                         if deallocate.name.eq_ignore_ascii_case("all") =>
                     {
-                        let names: Vec<String> = self
-                            .sql_prepared
-                            .lock()
-                            .drain()
-                            .map(|(name, _)| name)
-                            .collect();
-                        for name in names {
-                            let deallocate = datafusion::logical_expr::Deallocate { name };
-                            let plan =
-                                LogicalPlan::Statement(PlanStatement::Deallocate(deallocate));
-                            self.ctx.execute_logical_plan(plan).await?;
-                        }
+                        self.deallocate_all().await?;
                         return Ok(Outcome::command("DEALLOCATE ALL"));
                     }
                     PlanStatement::Deallocate(deallocate) => {
@@ -753,19 +799,29 @@ impl Session {
         options: &[ast::CopyOption],
         legacy_options: &[ast::CopyLegacyOption],
     ) -> Result<Outcome> {
+        let format = CopyFormat::from_options(options, legacy_options)?;
+        if to {
+            return self.copy_out(source, target, format).await;
+        }
         let ast::CopySource::Table {
             table_name,
             columns,
         } = source
         else {
-            return Err(Error::Unsupported(
-                "COPY (query) is not supported yet".into(),
+            return Err(Error::Syntax(
+                "COPY (query) is only for COPY TO; COPY FROM takes a table name".into(),
             ));
         };
-        if to || *target != ast::CopyTarget::Stdin {
+        if *target != ast::CopyTarget::Stdin {
             return Err(Error::Unsupported(
-                "only COPY … FROM STDIN is supported; COPY TO and server-side files come later"
+                "COPY FROM a server-side file is not supported; send the data with COPY … \
+                 FROM STDIN (psql's \\copy does)"
                     .into(),
+            ));
+        }
+        if format.binary {
+            return Err(Error::Unsupported(
+                "COPY FROM in binary format is not supported yet; use FORMAT text or csv".into(),
             ));
         }
         let name = ddl::table_name(table_name)?;
@@ -775,7 +831,6 @@ impl Session {
             .ok_or_else(|| Error::UndefinedTable(format!("relation \"{name}\" does not exist")))?;
         let writer = TableWriter::begin(self.db.clone(), def).await?;
         let def = writer.def().clone();
-        let format = CopyFormat::from_options(options, legacy_options)?;
         let defaults = def
             .columns
             .iter()
@@ -785,6 +840,68 @@ impl Session {
         let copy = CopyIn::new(def, columns, format, defaults, writer)?;
         self.transaction.lock().writes += 1;
         Ok(Outcome::CopyIn(Box::new(copy)))
+    }
+
+    /// Forgets every statement prepared with SQL `PREPARE`.
+    async fn deallocate_all(&self) -> Result<()> {
+        let names: Vec<String> = self
+            .sql_prepared
+            .lock()
+            .drain()
+            .map(|(name, _)| name)
+            .collect();
+        for name in names {
+            let deallocate = datafusion::logical_expr::Deallocate { name };
+            let plan = LogicalPlan::Statement(PlanStatement::Deallocate(deallocate));
+            self.ctx.execute_logical_plan(plan).await?;
+        }
+        Ok(())
+    }
+
+    /// `COPY t TO STDOUT` and `COPY (query) TO STDOUT`: the rows of a query, which the
+    /// connection sends as COPY data (`wire/copy_out.rs`).
+    async fn copy_out(
+        &self,
+        source: &ast::CopySource,
+        target: &ast::CopyTarget,
+        format: CopyFormat,
+    ) -> Result<Outcome> {
+        if *target != ast::CopyTarget::Stdout {
+            return Err(Error::Unsupported(
+                "COPY TO a server-side file or program is not supported; use COPY … TO \
+                 STDOUT (psql's \\copy does)"
+                    .into(),
+            ));
+        }
+        let query = match source {
+            ast::CopySource::Query(query) => Statement::Query(query.clone()),
+            ast::CopySource::Table {
+                table_name,
+                columns,
+            } => {
+                let columns = match columns.as_slice() {
+                    [] => "*".to_string(),
+                    names => names
+                        .iter()
+                        .map(|c| c.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                };
+                let mut statements = self.parse(&format!("SELECT {columns} FROM {table_name}"))?;
+                statements.remove(0)
+            }
+        };
+        let prepared = self.prepare(query).await?;
+        match Box::pin(self.execute(&prepared, Vec::new())).await? {
+            Outcome::Rows { schema, stream } => Ok(Outcome::CopyOut {
+                schema,
+                stream,
+                format,
+            }),
+            _ => Err(Error::Syntax(
+                "COPY (query) TO needs a query that returns rows".into(),
+            )),
+        }
     }
 
     fn set(&self, set: &ast::Set) -> Result<Outcome> {
@@ -808,12 +925,14 @@ impl Session {
                             .map(setting_value)
                             .collect::<Vec<_>>()
                             .join(", "),
-                    ),
+                    )?,
                 }
             }
-            ast::Set::SetTimeZone { value, .. } => settings.set("TimeZone", setting_value(value)),
+            ast::Set::SetTimeZone { value, .. } => {
+                settings.set("TimeZone", setting_value(value))?
+            }
             ast::Set::SetNames { charset_name, .. } => {
-                settings.set("client_encoding", charset_name.value.clone())
+                settings.set("client_encoding", charset_name.value.clone())?
             }
             ast::Set::SetTransaction { .. }
             | ast::Set::SetSessionParam(_)

@@ -34,6 +34,7 @@ pub fn classify(err: &Error) -> (&'static str, String) {
         Error::DuplicateColumn(_) => "42701",
         Error::SerializationFailure(_) => "40001",
         Error::UndefinedObject(_) => "42704",
+        Error::InvalidCursor(_) => "34000",
         Error::InvalidTableDefinition(_) => "42P16",
         Error::UndefinedPreparedStatement(_) => "26000",
         Error::UndefinedFunction(_) => "42883",
@@ -41,7 +42,7 @@ pub fn classify(err: &Error) -> (&'static str, String) {
         Error::Unsupported(_) => "0A000",
         Error::Corruption(_) => "XX001",
         Error::Io(_) | Error::Store(_) => "58030",
-        Error::QueryCanceled => "57014",
+        Error::QueryCanceled | Error::StatementTimeout => "57014",
         Error::Internal(_) => "XX000",
         Error::Query(inner) => return classify_datafusion(inner),
     };

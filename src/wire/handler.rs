@@ -24,7 +24,7 @@ use pgwire::api::store::{Entry, PortalStore};
 use pgwire::api::{
     ClientInfo, ClientPortalStore, ConnectionGuard, ConnectionHandle, ConnectionManager,
     PgWireServerHandlers, PidSecretKeyGenerator, RandomPidSecretKeyGenerator, Type, DEFAULT_NAME,
-    METADATA_DATABASE,
+    METADATA_DATABASE, METADATA_USER,
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
@@ -36,6 +36,7 @@ use pgwire::messages::extendedquery::{
 use pgwire::messages::response::NoticeResponse;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 
+use super::copy_out;
 use super::error::to_pg;
 use super::params;
 use super::running::Running;
@@ -158,7 +159,12 @@ impl StartupHandler for Inner {
                 .get(METADATA_DATABASE)
                 .cloned()
                 .unwrap_or_else(|| "grizzly".into());
-            let session = Arc::new(Session::new(self.db.clone(), &database, pid));
+            let user = client
+                .metadata()
+                .get(METADATA_USER)
+                .cloned()
+                .unwrap_or_else(|| "grizzly".into());
+            let session = Arc::new(Session::new(self.db.clone(), &database, &user, pid));
             let _ = self.session.set(session.clone());
             let _ = self.parser.session.set(session);
             finish_authentication(client, &server_parameters()).await?;
@@ -234,6 +240,14 @@ where
             let columns = copy.input_columns();
             *inner.copy.lock().await = Some(copy);
             Response::CopyIn(CopyResponse::new(0, columns, stream::empty()))
+        }
+        Outcome::CopyOut {
+            schema,
+            stream,
+            format,
+        } => {
+            let rows = copy_out::send(client, &mut running, &schema, stream, &format).await?;
+            Response::Execution(Tag::new("COPY").with_rows(rows))
         }
     })
 }

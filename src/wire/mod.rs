@@ -1,8 +1,9 @@
 //! The PostgreSQL wire protocol, on pgwire: startup, simple and extended query, COPY
-//! FROM STDIN. `handler.rs` adapts pgwire's handler traits to a `sql::Session`;
+//! FROM STDIN and TO STDOUT (`copy_out.rs`). `handler.rs` adapts pgwire's handler traits to a `sql::Session`;
 //! `types.rs` encodes results (`format.rs` writes the values), `params.rs` decodes
 //! parameters, `error.rs` picks SQLSTATEs.
 
+mod copy_out;
 pub mod error;
 mod format;
 mod handler;

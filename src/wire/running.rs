@@ -2,22 +2,24 @@
 //! notices it sends (`sql/notices.rs`) go to the client as they come, and a cancel
 //! request (PostgreSQL's CancelRequest, sent on a connection of its own and matched to
 //! this one by pid and secret key through pgwire's `ConnectionManager`) stops it with
-//! 57014. Stopping means dropping the statement's future or stream, which stops the
-//! query (or the backup) it drives.
+//! 57014, and so does the session's `statement_timeout`, counted from the start to the
+//! last row sent. Stopping means dropping the statement's future or stream, which stops
+//! the query (or the backup) it drives.
 
 use std::fmt::Debug;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use futures::channel::oneshot;
 use futures::stream::BoxStream;
 use futures::{stream, Sink, SinkExt, Stream, StreamExt};
+use parking_lot::Mutex;
 use pgwire::api::ConnectionHandle;
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::data::DataRow;
 use pgwire::messages::response::NoticeResponse;
 use pgwire::messages::PgWireBackendMessage;
+use tokio::time::{sleep_until, Instant};
 
 use super::error::to_pg;
 use crate::error::Error;
@@ -27,6 +29,8 @@ pub struct Running {
     session: Arc<Session>,
     /// Fires on a cancel request; None once it cannot fire any more.
     cancel: Option<oneshot::Receiver<()>>,
+    /// When `statement_timeout` stops the statement, if it is set.
+    deadline: Option<Instant>,
 }
 
 impl Running {
@@ -36,7 +40,15 @@ impl Running {
             Some(handle) => Some(handle.start_query().await),
             None => None,
         };
-        Running { session, cancel }
+        let deadline = session
+            .settings()
+            .statement_timeout()
+            .map(|timeout| Instant::now() + timeout);
+        Running {
+            session,
+            cancel,
+            deadline,
+        }
     }
 
     /// Awaits `work`, forwarding notices meanwhile; a cancel request drops `work` and
@@ -65,6 +77,11 @@ impl Running {
                         return Err(to_pg(&Error::QueryCanceled));
                     }
                 }
+                _ = sleep_until(self.deadline.unwrap_or_else(Instant::now)),
+                    if self.deadline.is_some() =>
+                {
+                    return Err(to_pg(&Error::StatementTimeout));
+                }
                 output = &mut work => {
                     while let Ok(message) = notices.try_recv() {
                         send_notice(client, message).await?;
@@ -76,30 +93,44 @@ impl Running {
     }
 
     /// Result rows that pgwire sends after the statement's first batch: a cancel
-    /// request ends them with 57014.
+    /// request or the statement timeout ends them with 57014.
     pub fn rows<S>(self, rows: S) -> BoxStream<'static, PgWireResult<DataRow>>
     where
         S: Stream<Item = PgWireResult<DataRow>> + Send + 'static,
     {
-        let Some(cancel) = self.cancel else {
+        if self.cancel.is_none() && self.deadline.is_none() {
             return rows.boxed();
-        };
-        let fired = Arc::new(AtomicBool::new(false));
+        }
+        let stopped: Arc<Mutex<Option<Error>>> = Arc::default();
         let stop = {
-            let fired = fired.clone();
+            let stopped = stopped.clone();
+            let (cancel, deadline) = (self.cancel, self.deadline);
             async move {
-                match cancel.await {
-                    Ok(()) => fired.store(true, Ordering::Relaxed),
-                    Err(_) => std::future::pending().await,
-                }
+                let cancelled = async {
+                    match cancel {
+                        Some(cancel) => match cancel.await {
+                            Ok(()) => Error::QueryCanceled,
+                            Err(_) => std::future::pending().await,
+                        },
+                        None => std::future::pending().await,
+                    }
+                };
+                let timed_out = async {
+                    match deadline {
+                        Some(deadline) => sleep_until(deadline).await,
+                        None => std::future::pending().await,
+                    }
+                    Error::StatementTimeout
+                };
+                let reason = tokio::select! {
+                    reason = cancelled => reason,
+                    reason = timed_out => reason,
+                };
+                *stopped.lock() = Some(reason);
             }
         };
-        let ending = stream::once(async move {
-            fired
-                .load(Ordering::Relaxed)
-                .then(|| Err(to_pg(&Error::QueryCanceled)))
-        })
-        .filter_map(|end| async move { end });
+        let ending = stream::once(async move { stopped.lock().take().map(|e| Err(to_pg(&e))) })
+            .filter_map(|end| async move { end });
         rows.take_until(stop).chain(ending).boxed()
     }
 }

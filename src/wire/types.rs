@@ -128,7 +128,7 @@ pub fn encode_batch(
 }
 
 /// One result column, downcast once per batch, and whether it is sent in binary.
-struct Column<'a> {
+pub(super) struct Column<'a> {
     values: Values<'a>,
     nulls: Option<NullBuffer>,
     binary: bool,
@@ -165,7 +165,7 @@ enum Values<'a> {
 }
 
 impl<'a> Column<'a> {
-    fn new(array: &'a ArrayRef, binary: bool) -> PgWireResult<Column<'a>> {
+    pub(super) fn new(array: &'a ArrayRef, binary: bool) -> PgWireResult<Column<'a>> {
         let values = match array.data_type() {
             DataType::Boolean => Values::Bool(array.as_boolean()),
             DataType::Int8 => Values::I8(array.as_primitive()),
@@ -211,7 +211,7 @@ impl<'a> Column<'a> {
     }
 
     /// Appends one value: its length (-1 for NULL), then its bytes.
-    fn encode(&self, row: usize, out: &mut BytesMut) -> PgWireResult<()> {
+    pub(super) fn encode(&self, row: usize, out: &mut BytesMut) -> PgWireResult<()> {
         if self.is_null(row) {
             out.put_i32(-1);
             return Ok(());
@@ -228,9 +228,14 @@ impl<'a> Column<'a> {
         Ok(())
     }
 
+    /// Appends the text form of the value at `row` (not NULL).
+    pub(super) fn put_text(&self, row: usize, out: &mut BytesMut) -> PgWireResult<()> {
+        self.values.put_text(row, out)
+    }
+
     /// NULL, or a time of day outside 00:00 to 24:00, which `time` cannot hold and is
     /// sent as NULL.
-    fn is_null(&self, row: usize) -> bool {
+    pub(super) fn is_null(&self, row: usize) -> bool {
         self.nulls.as_ref().is_some_and(|nulls| nulls.is_null(row))
             || matches!(&self.values, Values::Time(a) if !is_time_of_day(a.value(row)))
     }

@@ -1,0 +1,552 @@
+//! `pg_catalog` for clients: psql's `\d` commands, drivers' metadata calls and BI tools'
+//! schema browsers read these tables to learn what exists.
+//!
+//! Most of it comes from the datafusion-pg-catalog crate (see
+//! `docs/decisions/2026-11-25-pg-catalog-library.md`): the static tables PostgreSQL ships
+//! (pg_type, pg_proc, pg_am, …), the catalog functions (format_type, pg_get_expr,
+//! has_*_privilege, pg_table_is_visible, …) and the rewrites of client catalog queries that
+//! `sql/dialect.rs` applies. The tables that describe Grizzly's own tables are built here,
+//! from the manifest, each time a query reads them: the library numbers relations in the
+//! order one session happens to meet them, and clients keep OIDs (JDBC caches them across
+//! queries, tools store them), so OIDs must not depend on that.
+//!
+//! OIDs, stable across restarts:
+//! - namespaces: pg_catalog 11 and public 2200 (PostgreSQL's own), information_schema 13000;
+//! - a Grizzly table: 16384 + its table id, which the manifest never reuses, even after a
+//!   DROP (PostgreSQL's first user OID is 16384 too);
+//! - pg_catalog and information_schema relations: 12000 and 13001 plus their position in
+//!   a list fixed at compile time;
+//! - the database: 16384.
+//!
+//! Not here: indexes, constraints other than NOT NULL, comments, and owners other than the
+//! bootstrap superuser (OID 10): Grizzly has none of them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
+use async_trait::async_trait;
+use datafusion::arrow::array::{ArrayRef, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::streaming::StreamingTable;
+use datafusion::catalog::{CatalogProviderList, SchemaProvider, TableProvider};
+use datafusion::common::ScalarValue;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::PartitionStream;
+use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
+use datafusion_pg_catalog::pg_catalog::{
+    PgCatalogSchemaProvider, PgCatalogStaticTables, PG_CATALOG_TABLES,
+};
+use parking_lot::Mutex;
+
+use super::{ColumnType, TableDef};
+use crate::sql::settings::Settings;
+use crate::storage::Database;
+
+pub const PG_CATALOG_OID: i32 = 11;
+pub const PUBLIC_OID: i32 = 2200;
+pub const INFORMATION_SCHEMA_OID: i32 = 13000;
+pub const DATABASE_OID: i32 = 16384;
+/// The bootstrap superuser's OID, owner of everything (its name: `pg_functions.rs`).
+const OWNER_OID: i32 = 10;
+/// PostgreSQL's "default" collation, which text columns carry.
+const DEFAULT_COLLATION_OID: i32 = 100;
+
+/// The OID a Grizzly table is known by.
+pub fn table_oid(table_id: u64) -> i32 {
+    16384 + table_id as i32
+}
+
+/// The static tables, decoded once per process from data compiled into the binary.
+static STATIC_TABLES: LazyLock<Arc<PgCatalogStaticTables>> = LazyLock::new(|| {
+    Arc::new(
+        PgCatalogStaticTables::try_new()
+            .expect("pg_catalog data compiled into the binary decodes (tests read it)"),
+    )
+});
+
+type Library = PgCatalogSchemaProvider<Arc<dyn CatalogProviderList>, EmptyContextProvider>;
+
+/// The `pg_catalog` schema of one session.
+pub struct PgCatalog {
+    db: Arc<Database>,
+    database: String,
+    settings: Arc<Mutex<Settings>>,
+    library: Library,
+}
+
+impl std::fmt::Debug for PgCatalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PgCatalog")
+    }
+}
+
+impl PgCatalog {
+    pub fn new(
+        db: Arc<Database>,
+        database: &str,
+        settings: Arc<Mutex<Settings>>,
+        catalogs: Arc<dyn CatalogProviderList>,
+    ) -> Result<PgCatalog> {
+        let library = PgCatalogSchemaProvider::try_new(
+            catalogs,
+            STATIC_TABLES.clone(),
+            EmptyContextProvider,
+        )?;
+        Ok(PgCatalog {
+            db,
+            database: database.to_string(),
+            settings,
+            library,
+        })
+    }
+
+    /// The library's schema for `name`, which Grizzly's version of the table keeps so
+    /// that the rewritten client queries written against it still plan.
+    fn library_schema(&self, name: &str) -> Result<SchemaRef> {
+        match self.library.build_table_by_name(name)? {
+            Some(table) => Ok(table.schema()),
+            None => Err(DataFusionError::Internal(format!(
+                "pg_catalog.{name} is missing from datafusion-pg-catalog"
+            ))),
+        }
+    }
+
+    fn grizzly_table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        let rows: fn(&Catalog) -> Vec<Row> = match name {
+            "pg_namespace" => namespaces,
+            "pg_class" => classes,
+            "pg_attribute" => attributes,
+            "pg_attrdef" => defaults,
+            "pg_database" => databases,
+            "pg_settings" => settings,
+            "pg_stat_user_tables" => table_statistics,
+            _ => return Ok(None),
+        };
+        let catalog = Catalog {
+            db: self.db.clone(),
+            database: self.database.clone(),
+            settings: self.settings.clone(),
+        };
+        let mut schema = self.library_schema(name)?;
+        if name == "pg_class" {
+            // The library's pg_class lacks reloptions, which psql's \d+ reads.
+            let mut fields: Vec<_> = schema.fields().iter().cloned().collect();
+            let item = Arc::new(Field::new("item", DataType::Utf8, true));
+            fields.push(Arc::new(Field::new(
+                "reloptions",
+                DataType::List(item),
+                true,
+            )));
+            schema = Arc::new(Schema::new(fields));
+        }
+        let table = CatalogTable {
+            schema,
+            catalog,
+            rows,
+        };
+        let streaming = StreamingTable::try_new(table.schema.clone(), vec![Arc::new(table)])?;
+        Ok(Some(Arc::new(streaming)))
+    }
+}
+
+#[async_trait]
+impl SchemaProvider for PgCatalog {
+    fn table_names(&self) -> Vec<String> {
+        self.library.table_names()
+    }
+
+    async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        match self.grizzly_table(name)? {
+            Some(table) => Ok(Some(table)),
+            None => self.library.table(name).await,
+        }
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.library.table_exist(name)
+    }
+}
+
+/// What the catalog tables are built from when a query reads them.
+#[derive(Clone)]
+struct Catalog {
+    db: Arc<Database>,
+    database: String,
+    settings: Arc<Mutex<Settings>>,
+}
+
+impl Catalog {
+    /// Grizzly's tables, in name order.
+    fn tables(&self) -> Vec<TableDef> {
+        let mut names = self.db.table_names();
+        names.sort();
+        names.iter().filter_map(|n| self.db.table(n)).collect()
+    }
+
+    /// The table's rows now: in its blocks and not yet flushed.
+    fn rows(&self, def: &TableDef) -> Option<u64> {
+        let snapshot = self.db.snapshot(def.id)?;
+        let flushed: u64 = snapshot.blocks.iter().map(|b| b.rows).sum();
+        let unflushed: usize = snapshot.memtable.iter().map(|b| b.num_rows()).sum();
+        Some(flushed + unflushed as u64)
+    }
+}
+
+/// One catalog row: values by column name; a column left out gets its type's zero value
+/// (0, false, '') if the column is NOT NULL, else NULL.
+type Row = Vec<(&'static str, ScalarValue)>;
+
+fn int(v: i32) -> ScalarValue {
+    ScalarValue::Int32(Some(v))
+}
+
+fn int16(v: i16) -> ScalarValue {
+    ScalarValue::Int16(Some(v))
+}
+
+fn text(v: impl Into<String>) -> ScalarValue {
+    ScalarValue::Utf8(Some(v.into()))
+}
+
+/// A text[] value, NULL when empty, as PostgreSQL keeps reloptions.
+fn text_list(items: Vec<String>) -> ScalarValue {
+    if items.is_empty() {
+        let item = Arc::new(Field::new("item", DataType::Utf8, true));
+        return ScalarValue::try_from(DataType::List(item)).unwrap_or(ScalarValue::Null);
+    }
+    let items: Vec<ScalarValue> = items.into_iter().map(text).collect();
+    ScalarValue::List(ScalarValue::new_list_nullable(&items, &DataType::Utf8))
+}
+
+fn boolean(v: bool) -> ScalarValue {
+    ScalarValue::Boolean(Some(v))
+}
+
+/// A catalog table built by `rows` at execution, so a prepared query sees the tables as
+/// they are when it runs.
+#[derive(Clone)]
+struct CatalogTable {
+    schema: SchemaRef,
+    catalog: Catalog,
+    rows: fn(&Catalog) -> Vec<Row>,
+}
+
+impl std::fmt::Debug for CatalogTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CatalogTable")
+    }
+}
+
+impl PartitionStream for CatalogTable {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let batch = batch(&self.schema, (self.rows)(&self.catalog));
+        Box::pin(RecordBatchStreamAdapter::new(
+            self.schema.clone(),
+            futures::stream::once(async move { batch }),
+        ))
+    }
+}
+
+fn batch(schema: &SchemaRef, rows: Vec<Row>) -> Result<RecordBatch> {
+    let rows: Vec<HashMap<&str, ScalarValue>> =
+        rows.into_iter().map(|r| r.into_iter().collect()).collect();
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    for field in schema.fields() {
+        let absent = if field.is_nullable() {
+            ScalarValue::try_from(field.data_type())?
+        } else {
+            zero(field.data_type())?
+        };
+        let values = rows.iter().map(|row| match row.get(field.name().as_str()) {
+            Some(value) => value.cast_to(field.data_type()),
+            None => Ok(absent.clone()),
+        });
+        let values = values.collect::<Result<Vec<_>>>()?;
+        columns.push(if values.is_empty() {
+            datafusion::arrow::array::new_empty_array(field.data_type())
+        } else {
+            ScalarValue::iter_to_array(values)?
+        });
+    }
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
+/// The value a NOT NULL catalog column has when a row says nothing about it.
+fn zero(data_type: &DataType) -> Result<ScalarValue> {
+    Ok(match data_type {
+        DataType::Utf8 => text(""),
+        DataType::Boolean => boolean(false),
+        DataType::List(_) => ScalarValue::try_from(data_type)?,
+        other => ScalarValue::new_zero(other)?,
+    })
+}
+
+fn namespaces(_: &Catalog) -> Vec<Row> {
+    [
+        (PG_CATALOG_OID, "pg_catalog"),
+        (PUBLIC_OID, "public"),
+        (INFORMATION_SCHEMA_OID, "information_schema"),
+    ]
+    .into_iter()
+    .map(|(oid, name)| {
+        vec![
+            ("oid", int(oid)),
+            ("nspname", text(name)),
+            ("nspowner", int(OWNER_OID)),
+        ]
+    })
+    .collect()
+}
+
+/// pg_catalog relations that PostgreSQL defines as views.
+const PG_CATALOG_VIEWS: &[&str] = &[
+    "pg_matviews",
+    "pg_replication_slots",
+    "pg_roles",
+    "pg_settings",
+    "pg_stat_gssapi",
+    "pg_stat_user_tables",
+    "pg_tables",
+    "pg_views",
+];
+
+/// The views DataFusion's information_schema has, in a fixed order for their OIDs.
+const INFORMATION_SCHEMA_VIEWS: &[&str] = &[
+    "tables",
+    "views",
+    "columns",
+    "df_settings",
+    "schemata",
+    "routines",
+    "parameters",
+];
+
+fn classes(catalog: &Catalog) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for def in catalog.tables() {
+        rows.push(vec![
+            ("oid", int(table_oid(def.id))),
+            ("relname", text(&def.name)),
+            ("relnamespace", int(PUBLIC_OID)),
+            ("relowner", int(OWNER_OID)),
+            ("relfilenode", int(table_oid(def.id))),
+            (
+                "reltuples",
+                ScalarValue::Float64(catalog.rows(&def).map(|r| r as f64)),
+            ),
+            ("relpersistence", text("p")),
+            ("relkind", text("r")),
+            ("relnatts", int16(def.columns.len() as i16)),
+            ("reloptions", text_list(def.options())),
+            ("relispopulated", boolean(true)),
+            ("relreplident", text("d")),
+        ]);
+    }
+    let pg_catalog = PG_CATALOG_TABLES.iter().enumerate().map(|(i, name)| {
+        let kind = if PG_CATALOG_VIEWS.contains(name) {
+            "v"
+        } else {
+            "r"
+        };
+        (12000 + i as i32, *name, PG_CATALOG_OID, kind)
+    });
+    let information_schema = INFORMATION_SCHEMA_VIEWS
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (13001 + i as i32, *name, INFORMATION_SCHEMA_OID, "v"));
+    for (oid, name, namespace, kind) in pg_catalog.chain(information_schema) {
+        rows.push(vec![
+            ("oid", int(oid)),
+            ("relname", text(name)),
+            ("relnamespace", int(namespace)),
+            ("relowner", int(OWNER_OID)),
+            ("reltuples", ScalarValue::Float64(Some(-1.0))),
+            ("relpersistence", text("p")),
+            ("relkind", text(kind)),
+            ("relispopulated", boolean(true)),
+            ("relreplident", text("n")),
+        ]);
+    }
+    rows
+}
+
+/// How PostgreSQL stores a column type: (type OID, length or -1, typmod or -1,
+/// passed by value, alignment, storage).
+fn storage_of(column_type: &ColumnType) -> (i32, i16, i32, bool, &'static str, &'static str) {
+    match column_type {
+        ColumnType::SmallInt => (21, 2, -1, true, "s", "p"),
+        ColumnType::Integer => (23, 4, -1, true, "i", "p"),
+        ColumnType::BigInt => (20, 8, -1, true, "d", "p"),
+        ColumnType::Real => (700, 4, -1, true, "i", "p"),
+        ColumnType::Double => (701, 8, -1, true, "d", "p"),
+        ColumnType::Numeric { precision, scale } => {
+            let typmod = ((*precision as i32) << 16 | (*scale as i32 & 0xffff)) + 4;
+            (1700, -1, typmod, false, "i", "m")
+        }
+        ColumnType::Text => (25, -1, -1, false, "i", "x"),
+        ColumnType::Varchar { max_len } => {
+            let typmod = max_len.map_or(-1, |n| n as i32 + 4);
+            (1043, -1, typmod, false, "i", "x")
+        }
+        ColumnType::Boolean => (16, 1, -1, true, "c", "p"),
+        ColumnType::Date => (1082, 4, -1, true, "i", "p"),
+        ColumnType::Timestamp => (1114, 8, -1, true, "d", "p"),
+        ColumnType::TimestampTz => (1184, 8, -1, true, "d", "p"),
+        ColumnType::Bytea => (17, -1, -1, false, "i", "x"),
+    }
+}
+
+/// The type OID of a column of this type, as RowDescription and pg_attribute give it.
+pub fn type_oid(column_type: &ColumnType) -> i32 {
+    storage_of(column_type).0
+}
+
+fn attributes(catalog: &Catalog) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for def in catalog.tables() {
+        for (position, column) in def.columns.iter().enumerate() {
+            let (type_oid, len, typmod, by_value, align, storage) = storage_of(&column.column_type);
+            let collation = match column.column_type {
+                ColumnType::Text | ColumnType::Varchar { .. } => DEFAULT_COLLATION_OID,
+                _ => 0,
+            };
+            rows.push(vec![
+                ("attrelid", int(table_oid(def.id))),
+                ("attname", text(&column.name)),
+                ("atttypid", int(type_oid)),
+                ("attstattarget", int(-1)),
+                ("attlen", int16(len)),
+                ("attnum", int16(position as i16 + 1)),
+                ("attcacheoff", int(-1)),
+                ("atttypmod", int(typmod)),
+                ("attbyval", boolean(by_value)),
+                ("attalign", text(align)),
+                ("attstorage", text(storage)),
+                ("attnotnull", boolean(column.not_null)),
+                ("atthasdef", boolean(column.default.is_some())),
+                ("attislocal", boolean(true)),
+                ("attcollation", int(collation)),
+            ]);
+        }
+    }
+    rows
+}
+
+/// Column defaults; `adbin` holds the expression as SQL text, which the library's
+/// `pg_get_expr` returns as it is.
+fn defaults(catalog: &Catalog) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for def in catalog.tables() {
+        for (position, column) in def.columns.iter().enumerate() {
+            if let Some(default) = &column.default {
+                rows.push(vec![
+                    ("oid", int(table_oid(def.id))),
+                    ("adrelid", int(table_oid(def.id))),
+                    ("adnum", int16(position as i16 + 1)),
+                    ("adbin", text(default)),
+                ]);
+            }
+        }
+    }
+    rows
+}
+
+fn databases(catalog: &Catalog) -> Vec<Row> {
+    vec![vec![
+        ("oid", int(DATABASE_OID)),
+        ("datname", text(&catalog.database)),
+        ("datdba", int(OWNER_OID)),
+        ("encoding", int(6)),
+        ("datlocprovider", text("c")),
+        ("datcollate", text("C")),
+        ("datctype", text("C")),
+        ("datallowconn", boolean(true)),
+        ("datconnlimit", int(-1)),
+    ]]
+}
+
+fn settings(catalog: &Catalog) -> Vec<Row> {
+    let settings = catalog.settings.lock();
+    settings
+        .all()
+        .map(|(name, value)| {
+            vec![
+                ("name", text(name)),
+                ("setting", text(value)),
+                ("context", text("user")),
+                ("vartype", text("string")),
+                ("source", text("session")),
+            ]
+        })
+        .collect()
+}
+
+fn table_statistics(catalog: &Catalog) -> Vec<Row> {
+    catalog
+        .tables()
+        .into_iter()
+        .map(|def| {
+            let live = catalog.rows(&def).unwrap_or(0);
+            vec![
+                ("relid", int(table_oid(def.id))),
+                ("schemaname", text("public")),
+                ("relname", text(&def.name)),
+                ("n_live_tup", ScalarValue::Int64(Some(live as i64))),
+            ]
+        })
+        .collect()
+}
+
+/// Installs pg_catalog in a new session: the schema, the catalog functions clients call
+/// and the planner's knowledge of oid-alias types (`regclass`, `regtype`, …).
+/// `current_database`, `current_schema`, `session_user` and `pg_backend_pid` are the
+/// session's own (`sql/functions.rs`); `pg_functions.rs` has those the library lacks or
+/// Grizzly answers differently.
+pub fn install(
+    ctx: &datafusion::prelude::SessionContext,
+    db: Arc<Database>,
+    database: &str,
+    settings: Arc<Mutex<Settings>>,
+) -> Result<()> {
+    use datafusion_pg_catalog::pg_catalog::{self as lib, array_bounds_udf, quote_ident_udf};
+    let catalogs = ctx.state().catalog_list().clone();
+    let schema = PgCatalog::new(db.clone(), database, settings, catalogs)?;
+    let catalog = ctx
+        .catalog("datafusion")
+        .ok_or_else(|| DataFusionError::Internal("the default catalog is missing".into()))?;
+    catalog.register_schema("pg_catalog", Arc::new(schema))?;
+    let privilege = lib::has_privilege_udf::create_has_privilege_udf;
+    for function in [
+        privilege("has_table_privilege"),
+        privilege("has_schema_privilege"),
+        privilege("has_database_privilege"),
+        privilege("has_any_column_privilege"),
+        lib::create_pg_table_is_visible(),
+        lib::format_type::create_format_type_udf(),
+        lib::create_pg_get_partkeydef_udf(),
+        lib::create_pg_relation_is_publishable_udf(),
+        lib::create_pg_get_statisticsobjdef_columns_udf(),
+        lib::create_pg_encoding_to_char_udf(),
+        lib::create_pg_stat_get_numscans(),
+        lib::create_pg_get_constraintdef(),
+        lib::create_pg_get_partition_ancestors_udf(),
+        quote_ident_udf::create_quote_ident_udf(),
+        quote_ident_udf::create_parse_ident_udf(),
+        array_bounds_udf::create_array_upper_udf(),
+        array_bounds_udf::create_array_lower_udf(),
+    ]
+    .into_iter()
+    .chain(super::pg_functions::functions(STATIC_TABLES.as_ref(), db))
+    {
+        ctx.register_udf(function);
+    }
+    ctx.register_udtf("pg_get_keywords", STATIC_TABLES.pg_get_keywords.clone());
+    lib::generate_series_arg_coercion::CoerceIntArgsToBigInt::widen(ctx);
+    Ok(())
+}

@@ -1,0 +1,397 @@
+//! Catalog functions Grizzly answers itself: those datafusion-pg-catalog lacks
+//! (`pg_get_function_result`, `pg_get_function_arguments`, which psql's `\df` calls) and
+//! those it answers with a placeholder (`pg_get_expr`, `current_schemas`,
+//! `pg_get_userbyid`, the relation sizes); `pg_size_pretty`, and the comment functions,
+//! which answer NULL (Grizzly keeps no comments).
+//!
+//! Function signatures come from the library's copy of PostgreSQL's pg_proc and pg_type,
+//! read once per process.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Int32Array, Int64Array, ListBuilder, StringArray, StringBuilder,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Int64Type};
+use datafusion::error::Result;
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
+    Volatility,
+};
+use datafusion_pg_catalog::pg_catalog::PgCatalogStaticTables;
+
+use crate::storage::{Database, TableSnapshot};
+
+/// The owner of every object: the bootstrap superuser.
+pub const OWNER_NAME: &str = "grizzly";
+
+/// Read once per process, at the first session.
+static SIGNATURES: OnceLock<Arc<Signatures>> = OnceLock::new();
+
+pub fn functions(tables: &PgCatalogStaticTables, db: Arc<Database>) -> Vec<ScalarUDF> {
+    let signatures = SIGNATURES
+        .get_or_init(|| Arc::new(Signatures::read(tables)))
+        .clone();
+    let no_comment = |name| {
+        let signature = Signature::one_of(
+            vec![TypeSignature::Any(1), TypeSignature::Any(2)],
+            Volatility::Stable,
+        );
+        function(name, signature, DataType::Utf8, |args| {
+            Ok(datafusion::arrow::array::new_null_array(
+                &DataType::Utf8,
+                args[0].len(),
+            ))
+        })
+    };
+    let sizes: [(&'static str, Size); 4] = [
+        ("pg_table_size", stored_bytes),
+        ("pg_relation_size", stored_bytes),
+        ("pg_total_relation_size", stored_bytes),
+        ("pg_indexes_size", |_| 0),
+    ];
+    let mut functions = vec![
+        expression_text(),
+        current_schemas(),
+        user_by_id(),
+        size_pretty(),
+        no_comment("col_description"),
+        no_comment("obj_description"),
+        no_comment("shobj_description"),
+        function_text("pg_get_function_result", signatures.clone(), |f| {
+            f.result.clone()
+        }),
+        function_text("pg_get_function_arguments", signatures.clone(), |f| {
+            f.arguments.clone()
+        }),
+        function_text("pg_get_function_identity_arguments", signatures, |f| {
+            f.arguments.clone()
+        }),
+    ];
+    for (name, size) in sizes {
+        functions.push(relation_size(name, db.clone(), size));
+    }
+    functions
+}
+
+/// How big a table is, in one sense.
+type Size = fn(&TableSnapshot) -> u64;
+
+/// The bytes of a table's blocks; rows not yet flushed are in the WAL, not counted.
+fn stored_bytes(snapshot: &TableSnapshot) -> u64 {
+    snapshot.blocks.iter().map(|b| b.bytes).sum()
+}
+
+/// `pg_table_size(oid)` and its kin: NULL for an OID that is not a table, as PostgreSQL.
+fn relation_size(name: &'static str, db: Arc<Database>, size: Size) -> ScalarUDF {
+    let signature = Signature::any(1, Volatility::Volatile);
+    function(name, signature, DataType::Int64, move |args| {
+        let oids = datafusion::arrow::compute::cast(&args[0], &DataType::Int64)?;
+        let sizes: Int64Array = oids
+            .as_primitive::<Int64Type>()
+            .iter()
+            .map(|oid| {
+                let table_id =
+                    u64::try_from(oid? - i64::from(super::pg_catalog::table_oid(0))).ok()?;
+                db.snapshot(table_id).map(|s| size(&s) as i64)
+            })
+            .collect();
+        Ok(Arc::new(sizes))
+    })
+}
+
+/// `pg_size_pretty(bigint)`: bytes, kB, MB, GB, TB or PB, as PostgreSQL rounds them
+/// (a unit is used from 10 of it, halves rounded away from zero).
+fn size_pretty() -> ScalarUDF {
+    let signature = Signature::exact(vec![DataType::Int64], Volatility::Immutable);
+    function("pg_size_pretty", signature, DataType::Utf8, |args| {
+        let texts: StringArray = args[0]
+            .as_primitive::<Int64Type>()
+            .iter()
+            .map(|size| size.map(pretty_size))
+            .collect();
+        Ok(Arc::new(texts))
+    })
+}
+
+fn pretty_size(bytes: i64) -> String {
+    const LIMIT: i64 = 10 * 1024;
+    if bytes.abs() < LIMIT {
+        return format!("{bytes} bytes");
+    }
+    let half_rounded = |half: i64| (half + half.signum()) / 2;
+    // In halves of the unit, so that the last shift can round.
+    let mut halves = bytes >> 9;
+    for unit in ["kB", "MB", "GB", "TB"] {
+        if halves.abs() < LIMIT * 2 - 1 {
+            return format!("{} {unit}", half_rounded(halves));
+        }
+        halves >>= 10;
+    }
+    format!("{} PB", half_rounded(halves))
+}
+
+/// `pg_get_expr(expr, relation [, pretty])`: the expression's SQL text. Grizzly keeps
+/// column defaults as SQL text (`pg_attrdef.adbin`), so the text is the expression.
+fn expression_text() -> ScalarUDF {
+    let signature = Signature::one_of(
+        vec![TypeSignature::Any(2), TypeSignature::Any(3)],
+        Volatility::Stable,
+    );
+    function("pg_get_expr", signature, DataType::Utf8, |args| {
+        Ok(datafusion::arrow::compute::cast(&args[0], &DataType::Utf8)?)
+    })
+}
+
+/// `current_schemas(include_implicit)`: the search path, `{pg_catalog,public}` with the
+/// implicit pg_catalog, `{public}` without, as PostgreSQL's default search_path gives.
+fn current_schemas() -> ScalarUDF {
+    let item = Arc::new(Field::new("item", DataType::Utf8, true));
+    let signature = Signature::exact(vec![DataType::Boolean], Volatility::Stable);
+    let list = DataType::List(item.clone());
+    function("current_schemas", signature, list, move |args| {
+        let implicit = args[0].as_boolean();
+        let mut builder = ListBuilder::new(StringBuilder::new()).with_field(item.clone());
+        for row in 0..implicit.len() {
+            if implicit.is_null(row) {
+                builder.append_null();
+                continue;
+            }
+            if implicit.value(row) {
+                builder.values().append_value("pg_catalog");
+            }
+            builder.values().append_value("public");
+            builder.append(true);
+        }
+        Ok(Arc::new(builder.finish()))
+    })
+}
+
+/// `pg_get_userbyid(oid)`: the role's name; every object is the bootstrap superuser's.
+fn user_by_id() -> ScalarUDF {
+    let signature = Signature::any(1, Volatility::Stable);
+    function("pg_get_userbyid", signature, DataType::Utf8, |args| {
+        let names: StringArray = (0..args[0].len())
+            .map(|row| (!args[0].is_null(row)).then_some(OWNER_NAME))
+            .collect();
+        Ok(Arc::new(names))
+    })
+}
+
+/// A text function of a function's OID, NULL for an unknown OID, as PostgreSQL gives.
+fn function_text(
+    name: &'static str,
+    signatures: Arc<Signatures>,
+    text: fn(&FunctionSignature) -> String,
+) -> ScalarUDF {
+    let signature = Signature::any(1, Volatility::Stable);
+    function(name, signature, DataType::Utf8, move |args| {
+        let oids = datafusion::arrow::compute::cast(&args[0], &DataType::Int32)?;
+        let texts: StringArray = oids
+            .as_primitive::<Int32Type>()
+            .iter()
+            .map(|oid| signatures.functions.get(&oid?).map(text))
+            .collect();
+        Ok(Arc::new(texts))
+    })
+}
+
+struct FunctionSignature {
+    result: String,
+    arguments: String,
+}
+
+/// Every pg_proc function's result and argument types, as `format_type` names them.
+struct Signatures {
+    functions: HashMap<i32, FunctionSignature>,
+}
+
+impl Signatures {
+    fn read(tables: &PgCatalogStaticTables) -> Signatures {
+        let mut type_names = HashMap::new();
+        for batch in tables.pg_type.data() {
+            let (Some(oids), Some(names)) =
+                (int_column(batch, "oid"), text_column(batch, "typname"))
+            else {
+                continue;
+            };
+            for row in 0..batch.num_rows() {
+                type_names.insert(oids.value(row), sql_type_name(names.value(row)));
+            }
+        }
+        let type_name = |oid: &str| {
+            oid.parse::<i32>()
+                .ok()
+                .and_then(|oid| type_names.get(&oid).cloned())
+                .unwrap_or_else(|| oid.to_string())
+        };
+        let mut functions = HashMap::new();
+        for batch in tables.pg_proc.data() {
+            let columns = (
+                int_column(batch, "oid"),
+                int_column(batch, "prorettype"),
+                text_column(batch, "proargtypes"),
+                batch.column_by_name("proretset").map(|c| c.as_boolean()),
+            );
+            let (Some(oids), Some(results), Some(arguments), Some(sets)) = columns else {
+                continue;
+            };
+            for row in 0..batch.num_rows() {
+                let result = type_name(&results.value(row).to_string());
+                let result = match sets.value(row) {
+                    true => format!("SETOF {result}"),
+                    false => result,
+                };
+                let arguments = match arguments.is_null(row) {
+                    true => String::new(),
+                    false => arguments
+                        .value(row)
+                        .split_whitespace()
+                        .map(type_name)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                };
+                functions.insert(oids.value(row), FunctionSignature { result, arguments });
+            }
+        }
+        Signatures { functions }
+    }
+}
+
+fn int_column<'a>(
+    batch: &'a datafusion::arrow::array::RecordBatch,
+    name: &str,
+) -> Option<&'a Int32Array> {
+    batch.column_by_name(name)?.as_primitive_opt::<Int32Type>()
+}
+
+fn text_column<'a>(
+    batch: &'a datafusion::arrow::array::RecordBatch,
+    name: &str,
+) -> Option<&'a StringArray> {
+    batch.column_by_name(name)?.as_string_opt::<i32>()
+}
+
+/// The name `format_type` gives a built-in type.
+fn sql_type_name(typname: &str) -> String {
+    match typname {
+        "int2" => "smallint",
+        "int4" => "integer",
+        "int8" => "bigint",
+        "float4" => "real",
+        "float8" => "double precision",
+        "bool" => "boolean",
+        "varchar" => "character varying",
+        "bpchar" => "character",
+        "timestamp" => "timestamp without time zone",
+        "timestamptz" => "timestamp with time zone",
+        "time" => "time without time zone",
+        "timetz" => "time with time zone",
+        other => {
+            return other
+                .strip_prefix('_')
+                .map_or(other.to_string(), |e| format!("{}[]", sql_type_name(e)))
+        }
+    }
+    .to_string()
+}
+
+/// A scalar function from a closure over its arguments as arrays.
+fn function(
+    name: &'static str,
+    signature: Signature,
+    returns: DataType,
+    body: impl Fn(&[ArrayRef]) -> Result<ArrayRef> + Send + Sync + 'static,
+) -> ScalarUDF {
+    ScalarUDF::new_from_impl(CatalogFunction {
+        name,
+        signature,
+        returns,
+        body: Box::new(body),
+    })
+}
+
+type Body = Box<dyn Fn(&[ArrayRef]) -> Result<ArrayRef> + Send + Sync>;
+
+struct CatalogFunction {
+    name: &'static str,
+    signature: Signature,
+    returns: DataType,
+    body: Body,
+}
+
+impl std::fmt::Debug for CatalogFunction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+/// Two functions are the same if they have the same name: there is one of each.
+impl PartialEq for CatalogFunction {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for CatalogFunction {}
+
+impl std::hash::Hash for CatalogFunction {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state)
+    }
+}
+
+impl ScalarUDFImpl for CatalogFunction {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(self.returns.clone())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        Ok(ColumnarValue::Array((self.body)(&arrays)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_print_as_postgresql_prints_them() {
+        for (bytes, text) in [
+            (0, "0 bytes"),
+            (10239, "10239 bytes"),
+            (10240, "10 kB"),
+            (1_000_000, "977 kB"),
+            (10_485_760, "10 MB"),
+            (123_456_789_012, "115 GB"),
+            (-20_000, "-20 kB"),
+        ] {
+            assert_eq!(pretty_size(bytes), text);
+        }
+    }
+
+    #[test]
+    fn signatures_name_types_as_format_type_does() {
+        let tables = PgCatalogStaticTables::try_new().unwrap();
+        let signatures = Signatures::read(&tables);
+        // upper(text) is OID 871; generate_series(int4, int4) is 1067.
+        let upper = &signatures.functions[&871];
+        assert_eq!(
+            (upper.result.as_str(), upper.arguments.as_str()),
+            ("text", "text")
+        );
+        let series = &signatures.functions[&1067];
+        assert_eq!(series.result, "SETOF integer");
+        assert_eq!(series.arguments, "integer, integer");
+    }
+}

@@ -1,0 +1,444 @@
+//! Catalog queries from clients, made to run on DataFusion.
+//!
+//! psql, drivers and BI tools read pg_catalog and information_schema with SQL that
+//! DataFusion cannot always plan as written: `OPERATOR(pg_catalog.~)`, `'t'::regclass`,
+//! `= ANY(array)`, `COLLATE`, `ARRAY(subquery)`, scalar subqueries that refer to the outer
+//! query, or a few whole statements (psql's row-policy and publication lookups) that have
+//! no DataFusion equivalent. datafusion-pg-catalog replaces those few statements with
+//! ones returning the same columns and no rows, and its rewrite rules fix the rest.
+//!
+//! Only statements that read the catalog are rewritten: the rules trade exactness for a
+//! plan in ways acceptable for catalog browsing and not for user queries. Grizzly runs
+//! the library's rules but one: where the library turns a correlated scalar subquery in a
+//! select list into NULL, `scalar_subqueries` wraps its one value in `max()`, which
+//! DataFusion decorrelates (a scalar subquery yields at most one row, so `max` of it is
+//! that row's value); that is how psql's `\d` shows column defaults. Only what cannot be
+//! wrapped and refers to the outer query still becomes NULL, and so does `ARRAY(subquery)`
+//! over the outer query (elsewhere it becomes `array_agg`).
+
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+use std::sync::{Arc, LazyLock};
+
+use datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken;
+use datafusion::sql::sqlparser::ast::{
+    visit_expressions, visit_relations, BinaryOperator, CaseWhen, CastKind, DataType, Expr,
+    Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, GroupByExpr,
+    Ident, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr, Statement, TableFactor, Value,
+    Visit, VisitMut, Visitor, VisitorMut,
+};
+use datafusion_pg_catalog::pg_catalog::PG_CATALOG_TABLES;
+use datafusion_pg_catalog::sql::rules::{
+    AliasDuplicatedProjectionRewrite, CurrentUserVariableToSessionUserFunctionCall,
+    FixArrayLiteral, FixVersionColumnName, PrependUnqualifiedPgTableName,
+    ResolveUnqualifiedIdentifier, RewriteArrayAnyAllOperation, RewritePgCatalogOperator,
+    RewriteRegCastToSubquery, SqlStatementRewriteRule, StripCallableQualifier, StripCollate,
+};
+use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
+
+/// The library's parser: its statement replacements, then all its rules.
+static LIBRARY: LazyLock<PostgresCompatibilityParser> =
+    LazyLock::new(PostgresCompatibilityParser::new);
+
+/// The library's rules in its order, with `ScalarSubqueries` where it removes
+/// correlated subqueries.
+static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(|| {
+    vec![
+        Arc::new(AliasDuplicatedProjectionRewrite),
+        Arc::new(ResolveUnqualifiedIdentifier),
+        Arc::new(RewriteArrayAnyAllOperation),
+        Arc::new(PrependUnqualifiedPgTableName),
+        Arc::new(StripCallableQualifier),
+        Arc::new(FixArrayLiteral),
+        Arc::new(CurrentUserVariableToSessionUserFunctionCall),
+        Arc::new(StripCollate),
+        Arc::new(RewritePgCatalogOperator),
+        Arc::new(RewriteRegCastToSubquery::new()),
+        Arc::new(ScalarSubqueries),
+        Arc::new(FixVersionColumnName),
+    ]
+});
+
+/// Types whose casts turn a name into an OID (`'t'::regclass`).
+const OID_ALIAS_TYPES: &[&str] = &[
+    "regclass",
+    "regtype",
+    "regnamespace",
+    "regproc",
+    "regprocedure",
+];
+
+/// `statements` as parsed from `sql`, rewritten if they read the catalog.
+pub fn adapt(sql: &str, statements: Vec<Statement>) -> Vec<Statement> {
+    if !statements.iter().any(reads_catalog) {
+        return statements;
+    }
+    // Where the library's parse differs from its rules alone, it replaced a statement
+    // it knows; take that. (Compared as text: the two parses' spans differ.)
+    if let Ok(replaced) = LIBRARY.parse(sql) {
+        let text =
+            |statements: &[Statement]| statements.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let ruled: Vec<Statement> = statements
+            .iter()
+            .map(|s| LIBRARY.rewrite(s.clone()))
+            .collect();
+        if text(&replaced) != text(&ruled) {
+            return replaced;
+        }
+    }
+    statements
+        .into_iter()
+        .map(|mut statement| {
+            for rule in RULES.iter() {
+                statement = rule.rewrite(statement);
+            }
+            statement
+        })
+        .collect()
+}
+
+/// For text Grizzly's parser rejects: the library's parse, if the text reads the catalog
+/// and the library's statement replacements make it parse.
+pub fn parse_rejected(sql: &str) -> Option<Vec<Statement>> {
+    let lower = sql.to_ascii_lowercase();
+    if !lower.contains("pg_") && !lower.contains("information_schema") {
+        return None;
+    }
+    let statements = LIBRARY.parse(sql).ok()?;
+    statements.iter().any(reads_catalog).then_some(statements)
+}
+
+/// Whether a statement names a pg_catalog or information_schema relation, or casts to an
+/// OID alias type.
+fn reads_catalog(statement: &Statement) -> bool {
+    let catalog_relation = visit_relations(statement, |name| {
+        if is_catalog_relation(name) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    let oid_cast = visit_expressions(statement, |expr| match expr {
+        Expr::Cast {
+            data_type: DataType::Regclass,
+            ..
+        } => ControlFlow::Break(()),
+        Expr::Cast {
+            data_type: DataType::Custom(name, _),
+            ..
+        } if is_oid_alias(name) => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    });
+    catalog_relation.is_break() || oid_cast.is_break()
+}
+
+fn last_part(name: &ObjectName) -> Option<String> {
+    name.0
+        .last()
+        .and_then(ObjectNamePart::as_ident)
+        .map(|i| i.value.to_ascii_lowercase())
+}
+
+fn is_catalog_relation(name: &ObjectName) -> bool {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .filter_map(ObjectNamePart::as_ident)
+        .map(|i| i.value.to_ascii_lowercase())
+        .collect();
+    match parts.as_slice() {
+        [.., schema, _] => schema == "pg_catalog" || schema == "information_schema",
+        [table] => PG_CATALOG_TABLES.contains(&table.as_str()),
+        [] => false,
+    }
+}
+
+fn is_oid_alias(name: &ObjectName) -> bool {
+    last_part(name).is_some_and(|n| OID_ALIAS_TYPES.contains(&n.as_str()))
+}
+
+/// Scalar subqueries in select lists, and `ARRAY(subquery)` anywhere, made plannable.
+#[derive(Debug)]
+struct ScalarSubqueries;
+
+impl SqlStatementRewriteRule for ScalarSubqueries {
+    fn rewrite(&self, mut statement: Statement) -> Statement {
+        let _ = VisitMut::visit(&mut statement, &mut SubqueryVisitor);
+        statement
+    }
+}
+
+struct SubqueryVisitor;
+
+impl VisitorMut for SubqueryVisitor {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        let SetExpr::Select(select) = query.body.as_mut() else {
+            return ControlFlow::Continue(());
+        };
+        for item in &mut select.projection {
+            let (SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. }) = item
+            else {
+                continue;
+            };
+            if matches!(expr, Expr::Subquery(_)) {
+                scalar_subquery(expr);
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        let Expr::Function(function) = expr else {
+            return ControlFlow::Continue(());
+        };
+        let FunctionArguments::Subquery(sub) = &mut function.args else {
+            return ControlFlow::Continue(());
+        };
+        if last_part(&function.name).is_none_or(|n| n != "array") {
+            return ControlFlow::Continue(());
+        }
+        let mut sub = sub.clone();
+        *expr = if !is_correlated(&sub) && aggregate_single_value(&mut sub, "array_agg") {
+            Expr::Subquery(sub)
+        } else {
+            Expr::Cast {
+                kind: CastKind::Cast,
+                expr: Box::new(Expr::value(Value::Null)),
+                data_type: DataType::Array(
+                    datafusion::sql::sqlparser::ast::ArrayElemTypeDef::SquareBracket(
+                        Box::new(DataType::Text),
+                        None,
+                    ),
+                ),
+                array: false,
+                format: None,
+            }
+        };
+        ControlFlow::Continue(())
+    }
+}
+
+/// A scalar subquery in a select list made into one DataFusion can decorrelate: its
+/// value aggregated, conditions on the outer row alone (psql's `a.atthasdef`) hoisted into
+/// `CASE WHEN … THEN (subquery) END`, and the only other references to the outer query
+/// equalities with its own columns. Anything else that refers to the outer query becomes
+/// NULL.
+fn scalar_subquery(expr: &mut Expr) {
+    let Expr::Subquery(sub) = expr else {
+        return;
+    };
+    let aggregated = aggregate_single_value(sub, "max");
+    let names = Names::of(sub);
+    if names.outer().is_empty() {
+        return;
+    }
+    let SetExpr::Select(select) = sub.body.as_mut() else {
+        *expr = Expr::value(Value::Null);
+        return;
+    };
+    let mut inner = Vec::new();
+    let mut outer = Vec::new();
+    for condition in select.selection.take().map(conjuncts).unwrap_or_default() {
+        let used = Names::of_expr(&condition);
+        if used.iter().all(|q| !names.defined.contains(q)) && !used.is_empty() {
+            outer.push(condition);
+        } else if used.iter().all(|q| names.defined.contains(q))
+            || is_join_equality(&condition, &names)
+        {
+            inner.push(condition);
+        } else {
+            *expr = Expr::value(Value::Null);
+            return;
+        }
+    }
+    select.selection = inner.into_iter().reduce(|a, b| Expr::BinaryOp {
+        left: Box::new(a),
+        op: BinaryOperator::And,
+        right: Box::new(b),
+    });
+    if !aggregated {
+        *expr = Expr::value(Value::Null);
+        return;
+    }
+    if let Some(guard) = outer.into_iter().reduce(|a, b| Expr::BinaryOp {
+        left: Box::new(a),
+        op: BinaryOperator::And,
+        right: Box::new(b),
+    }) {
+        let value = std::mem::replace(expr, Expr::value(Value::Null));
+        *expr = Expr::Case {
+            case_token: AttachedToken::empty(),
+            end_token: AttachedToken::empty(),
+            operand: None,
+            conditions: vec![CaseWhen {
+                condition: guard,
+                result: value,
+            }],
+            else_result: None,
+        };
+    }
+}
+
+/// The parts of `a AND b AND …`.
+fn conjuncts(expr: Expr) -> Vec<Expr> {
+    match expr {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            let mut parts = conjuncts(*left);
+            parts.extend(conjuncts(*right));
+            parts
+        }
+        Expr::Nested(inner) => conjuncts(*inner),
+        other => vec![other],
+    }
+}
+
+/// `inner.column = outer.column`, either way round.
+fn is_join_equality(condition: &Expr, names: &Names) -> bool {
+    let Expr::BinaryOp {
+        left,
+        op: BinaryOperator::Eq,
+        right,
+    } = condition
+    else {
+        return false;
+    };
+    let side = |e: &Expr| match e {
+        Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
+            Some(names.defined.contains(&parts[0].value.to_ascii_lowercase()))
+        }
+        _ => None,
+    };
+    matches!(
+        (side(left), side(right)),
+        (Some(true), Some(false)) | (Some(false), Some(true))
+    )
+}
+
+/// Makes a subquery select one aggregated value, wrapping the one expression it selects
+/// in `aggregate` unless that is an aggregate already. Returns false if it cannot (a
+/// LIMIT, GROUP BY, DISTINCT or more than one item).
+fn aggregate_single_value(sub: &mut Query, aggregate: &str) -> bool {
+    if sub.limit_clause.is_some() || sub.fetch.is_some() {
+        return false;
+    }
+    let SetExpr::Select(select) = sub.body.as_mut() else {
+        return false;
+    };
+    let grouped = !matches!(&select.group_by, GroupByExpr::Expressions(e, _) if e.is_empty());
+    if grouped || select.having.is_some() || select.distinct.is_some() {
+        return false;
+    }
+    let [SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. }] =
+        select.projection.as_mut_slice()
+    else {
+        return false;
+    };
+    if is_aggregate(expr) {
+        return true;
+    }
+    let inner = std::mem::replace(expr, Expr::value(Value::Null));
+    *expr = Expr::Function(Function {
+        name: ObjectName::from(vec![Ident::new(aggregate)]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(FunctionArgumentList {
+            duplicate_treatment: None,
+            args: vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(inner))],
+            clauses: vec![],
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: vec![],
+    });
+    true
+}
+
+/// Whether a subquery names a qualifier (`a.attnum`) that none of its own relations
+/// define: a reference to the outer query.
+fn is_correlated(sub: &Query) -> bool {
+    !Names::of(sub).outer().is_empty()
+}
+
+/// The relation names and aliases a subquery defines, and the qualifiers it uses.
+#[derive(Default)]
+struct Names {
+    defined: HashSet<String>,
+    used: HashSet<String>,
+}
+
+impl Names {
+    fn of(sub: &Query) -> Names {
+        let mut names = Names::default();
+        let _ = Visit::visit(sub, &mut names);
+        names
+    }
+
+    /// The qualifiers an expression uses.
+    fn of_expr(expr: &Expr) -> HashSet<String> {
+        let mut names = Names::default();
+        let _ = Visit::visit(expr, &mut names);
+        names.used
+    }
+
+    /// Qualifiers used and not defined: the outer query's.
+    fn outer(&self) -> Vec<&String> {
+        self.used.difference(&self.defined).collect()
+    }
+}
+
+impl Visitor for Names {
+    type Break = ();
+
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+        if let TableFactor::Table { name, .. } = factor {
+            self.defined.extend(last_part(name));
+        }
+        let alias = match factor {
+            TableFactor::Table { alias, .. }
+            | TableFactor::Derived { alias, .. }
+            | TableFactor::Function { alias, .. }
+            | TableFactor::UNNEST { alias, .. } => alias.as_ref(),
+            _ => None,
+        };
+        if let Some(alias) = alias {
+            self.defined.insert(alias.name.value.to_ascii_lowercase());
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+        if let Expr::CompoundIdentifier(parts) = expr {
+            if let [qualifier, _, ..] = parts.as_slice() {
+                self.used.insert(qualifier.value.to_ascii_lowercase());
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// The aggregates catalog subqueries use; anything else is taken for a scalar function.
+fn is_aggregate(expr: &Expr) -> bool {
+    let Expr::Function(function) = expr else {
+        return false;
+    };
+    let name = last_part(&function.name).unwrap_or_default();
+    matches!(
+        name.as_str(),
+        "count"
+            | "max"
+            | "min"
+            | "sum"
+            | "avg"
+            | "array_agg"
+            | "string_agg"
+            | "bool_and"
+            | "bool_or"
+    )
+}
