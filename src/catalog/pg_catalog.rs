@@ -21,26 +21,22 @@
 //! Not here: indexes, constraints other than NOT NULL, comments, and owners other than the
 //! bootstrap superuser (OID 10): Grizzly has none of them.
 
-use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
-use datafusion::arrow::array::{ArrayRef, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::catalog::streaming::StreamingTable;
 use datafusion::catalog::{CatalogProviderList, SchemaProvider, TableProvider};
 use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
 use datafusion_pg_catalog::pg_catalog::{
     PgCatalogSchemaProvider, PgCatalogStaticTables, PG_CATALOG_TABLES,
 };
 use parking_lot::Mutex;
 
-use super::{ColumnType, TableDef};
+use super::catalog_table::{self, boolean, int, int16, text, text_list, Catalog, Row, Rows};
+use super::information_schema::{self, InformationSchema};
+use super::ColumnType;
 use crate::sql::settings::Settings;
 use crate::storage::Database;
 
@@ -70,9 +66,7 @@ type Library = PgCatalogSchemaProvider<Arc<dyn CatalogProviderList>, EmptyContex
 
 /// The `pg_catalog` schema of one session.
 pub struct PgCatalog {
-    db: Arc<Database>,
-    database: String,
-    settings: Arc<Mutex<Settings>>,
+    catalog: Catalog,
     library: Library,
 }
 
@@ -83,23 +77,13 @@ impl std::fmt::Debug for PgCatalog {
 }
 
 impl PgCatalog {
-    pub fn new(
-        db: Arc<Database>,
-        database: &str,
-        settings: Arc<Mutex<Settings>>,
-        catalogs: Arc<dyn CatalogProviderList>,
-    ) -> Result<PgCatalog> {
+    pub fn new(catalog: Catalog, catalogs: Arc<dyn CatalogProviderList>) -> Result<PgCatalog> {
         let library = PgCatalogSchemaProvider::try_new(
             catalogs,
             STATIC_TABLES.clone(),
             EmptyContextProvider,
         )?;
-        Ok(PgCatalog {
-            db,
-            database: database.to_string(),
-            settings,
-            library,
-        })
+        Ok(PgCatalog { catalog, library })
     }
 
     /// The library's schema for `name`, which Grizzly's version of the table keeps so
@@ -114,7 +98,7 @@ impl PgCatalog {
     }
 
     fn grizzly_table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
-        let rows: fn(&Catalog) -> Vec<Row> = match name {
+        let rows: Rows = match name {
             "pg_namespace" => namespaces,
             "pg_class" => classes,
             "pg_attribute" => attributes,
@@ -123,11 +107,6 @@ impl PgCatalog {
             "pg_settings" => settings,
             "pg_stat_user_tables" => table_statistics,
             _ => return Ok(None),
-        };
-        let catalog = Catalog {
-            db: self.db.clone(),
-            database: self.database.clone(),
-            settings: self.settings.clone(),
         };
         let mut schema = self.library_schema(name)?;
         if name == "pg_class" {
@@ -141,13 +120,11 @@ impl PgCatalog {
             )));
             schema = Arc::new(Schema::new(fields));
         }
-        let table = CatalogTable {
+        Ok(Some(catalog_table::table(
             schema,
-            catalog,
+            self.catalog.clone(),
             rows,
-        };
-        let streaming = StreamingTable::try_new(table.schema.clone(), vec![Arc::new(table)])?;
-        Ok(Some(Arc::new(streaming)))
+        )?))
     }
 }
 
@@ -169,124 +146,6 @@ impl SchemaProvider for PgCatalog {
     }
 }
 
-/// What the catalog tables are built from when a query reads them.
-#[derive(Clone)]
-struct Catalog {
-    db: Arc<Database>,
-    database: String,
-    settings: Arc<Mutex<Settings>>,
-}
-
-impl Catalog {
-    /// Grizzly's tables, in name order.
-    fn tables(&self) -> Vec<TableDef> {
-        let mut names = self.db.table_names();
-        names.sort();
-        names.iter().filter_map(|n| self.db.table(n)).collect()
-    }
-
-    /// The table's rows now: in its blocks and not yet flushed.
-    fn rows(&self, def: &TableDef) -> Option<u64> {
-        let snapshot = self.db.snapshot(def.id)?;
-        let flushed: u64 = snapshot.blocks.iter().map(|b| b.rows).sum();
-        let unflushed: usize = snapshot.memtable.iter().map(|b| b.num_rows()).sum();
-        Some(flushed + unflushed as u64)
-    }
-}
-
-/// One catalog row: values by column name; a column left out gets its type's zero value
-/// (0, false, '') if the column is NOT NULL, else NULL.
-type Row = Vec<(&'static str, ScalarValue)>;
-
-fn int(v: i32) -> ScalarValue {
-    ScalarValue::Int32(Some(v))
-}
-
-fn int16(v: i16) -> ScalarValue {
-    ScalarValue::Int16(Some(v))
-}
-
-fn text(v: impl Into<String>) -> ScalarValue {
-    ScalarValue::Utf8(Some(v.into()))
-}
-
-/// A text[] value, NULL when empty, as PostgreSQL keeps reloptions.
-fn text_list(items: Vec<String>) -> ScalarValue {
-    if items.is_empty() {
-        let item = Arc::new(Field::new("item", DataType::Utf8, true));
-        return ScalarValue::try_from(DataType::List(item)).unwrap_or(ScalarValue::Null);
-    }
-    let items: Vec<ScalarValue> = items.into_iter().map(text).collect();
-    ScalarValue::List(ScalarValue::new_list_nullable(&items, &DataType::Utf8))
-}
-
-fn boolean(v: bool) -> ScalarValue {
-    ScalarValue::Boolean(Some(v))
-}
-
-/// A catalog table built by `rows` at execution, so a prepared query sees the tables as
-/// they are when it runs.
-#[derive(Clone)]
-struct CatalogTable {
-    schema: SchemaRef,
-    catalog: Catalog,
-    rows: fn(&Catalog) -> Vec<Row>,
-}
-
-impl std::fmt::Debug for CatalogTable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CatalogTable")
-    }
-}
-
-impl PartitionStream for CatalogTable {
-    fn schema(&self) -> &SchemaRef {
-        &self.schema
-    }
-
-    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let batch = batch(&self.schema, (self.rows)(&self.catalog));
-        Box::pin(RecordBatchStreamAdapter::new(
-            self.schema.clone(),
-            futures::stream::once(async move { batch }),
-        ))
-    }
-}
-
-fn batch(schema: &SchemaRef, rows: Vec<Row>) -> Result<RecordBatch> {
-    let rows: Vec<HashMap<&str, ScalarValue>> =
-        rows.into_iter().map(|r| r.into_iter().collect()).collect();
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
-    for field in schema.fields() {
-        let absent = if field.is_nullable() {
-            ScalarValue::try_from(field.data_type())?
-        } else {
-            zero(field.data_type())?
-        };
-        let values = rows.iter().map(|row| match row.get(field.name().as_str()) {
-            Some(value) => value.cast_to(field.data_type()),
-            None => Ok(absent.clone()),
-        });
-        let values = values.collect::<Result<Vec<_>>>()?;
-        columns.push(if values.is_empty() {
-            datafusion::arrow::array::new_empty_array(field.data_type())
-        } else {
-            ScalarValue::iter_to_array(values)?
-        });
-    }
-    Ok(RecordBatch::try_new(schema.clone(), columns)?)
-}
-
-/// The value a NOT NULL catalog column has when a row says nothing about it.
-fn zero(data_type: &DataType) -> Result<ScalarValue> {
-    Ok(match data_type {
-        DataType::Utf8 => text(""),
-        DataType::Boolean => boolean(false),
-        DataType::List(_) => ScalarValue::try_from(data_type)?,
-        other => ScalarValue::new_zero(other)?,
-    })
-}
-
 fn namespaces(_: &Catalog) -> Vec<Row> {
     [
         (PG_CATALOG_OID, "pg_catalog"),
@@ -305,7 +164,7 @@ fn namespaces(_: &Catalog) -> Vec<Row> {
 }
 
 /// pg_catalog relations that PostgreSQL defines as views.
-const PG_CATALOG_VIEWS: &[&str] = &[
+pub(super) const PG_CATALOG_VIEWS: &[&str] = &[
     "pg_matviews",
     "pg_replication_slots",
     "pg_roles",
@@ -314,17 +173,6 @@ const PG_CATALOG_VIEWS: &[&str] = &[
     "pg_stat_user_tables",
     "pg_tables",
     "pg_views",
-];
-
-/// The views DataFusion's information_schema has, in a fixed order for their OIDs.
-const INFORMATION_SCHEMA_VIEWS: &[&str] = &[
-    "tables",
-    "views",
-    "columns",
-    "df_settings",
-    "schemata",
-    "routines",
-    "parameters",
 ];
 
 fn classes(catalog: &Catalog) -> Vec<Row> {
@@ -356,10 +204,10 @@ fn classes(catalog: &Catalog) -> Vec<Row> {
         };
         (12000 + i as i32, *name, PG_CATALOG_OID, kind)
     });
-    let information_schema = INFORMATION_SCHEMA_VIEWS
+    let information_schema = information_schema::VIEWS
         .iter()
         .enumerate()
-        .map(|(i, name)| (13001 + i as i32, *name, INFORMATION_SCHEMA_OID, "v"));
+        .map(|(i, (name, _))| (13001 + i as i32, *name, INFORMATION_SCHEMA_OID, "v"));
     for (oid, name, namespace, kind) in pg_catalog.chain(information_schema) {
         rows.push(vec![
             ("oid", int(oid)),
@@ -503,7 +351,8 @@ fn table_statistics(catalog: &Catalog) -> Vec<Row> {
         .collect()
 }
 
-/// Installs pg_catalog in a new session: the schema, the catalog functions clients call
+/// Installs pg_catalog and information_schema in a new session (whose own DataFusion
+/// information_schema must be off): the schemas, the catalog functions clients call
 /// and the planner's knowledge of oid-alias types (`regclass`, `regtype`, …).
 /// `current_database`, `current_schema`, `session_user` and `pg_backend_pid` are the
 /// session's own (`sql/functions.rs`); `pg_functions.rs` has those the library lacks or
@@ -516,11 +365,17 @@ pub fn install(
 ) -> Result<()> {
     use datafusion_pg_catalog::pg_catalog::{self as lib, array_bounds_udf, quote_ident_udf};
     let catalogs = ctx.state().catalog_list().clone();
-    let schema = PgCatalog::new(db.clone(), database, settings, catalogs)?;
+    let tables = Catalog {
+        db: db.clone(),
+        database: database.to_string(),
+        settings,
+    };
     let catalog = ctx
         .catalog("datafusion")
         .ok_or_else(|| DataFusionError::Internal("the default catalog is missing".into()))?;
-    catalog.register_schema("pg_catalog", Arc::new(schema))?;
+    let information_schema = InformationSchema::new(tables.clone());
+    catalog.register_schema("information_schema", Arc::new(information_schema))?;
+    catalog.register_schema("pg_catalog", Arc::new(PgCatalog::new(tables, catalogs)?))?;
     let privilege = lib::has_privilege_udf::create_has_privilege_udf;
     for function in [
         privilege("has_table_privilege"),

@@ -131,7 +131,7 @@ pub struct Session {
 impl Session {
     pub fn new(db: Arc<Database>, database: &str, user: &str, pid: i32) -> Session {
         let mut config = SessionConfig::new()
-            .with_information_schema(true)
+            .with_information_schema(false)
             .with_default_catalog_and_schema("datafusion", "public");
         // PostgreSQL reads `1.005` as numeric, not float, and timestamptz values are
         // shown in the session time zone, UTC.
