@@ -11,6 +11,7 @@
 //! - table_constraints lists each NOT NULL column as the CHECK constraint PostgreSQL
 //!   shows (`<namespace oid>_<table oid>_<column number>_not_null`); Grizzly has no
 //!   primary, unique or foreign keys, so key_column_usage and views are empty.
+//!
 //! Every column is text except the numbers, which PostgreSQL types `cardinal_number`.
 
 use std::sync::Arc;
