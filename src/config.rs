@@ -32,6 +32,41 @@ pub struct Config {
     pub cold_after: Duration,
     /// How to reach S3-compatible backup stores (beyond the AWS environment variables).
     pub store: crate::backup::StoreConfig,
+    /// Who may connect, how, and how many.
+    pub access: Access,
+}
+
+/// Authentication, TLS and connection limits.
+#[derive(Debug, Clone)]
+pub struct Access {
+    /// The method of the built-in rules (`--auth`), when no rules file is given.
+    pub method: crate::auth::Method,
+    /// A rules file in pg_hba.conf's format (`auth/hba.rs`).
+    pub hba_file: Option<PathBuf>,
+    /// The bootstrap superuser, created at start if missing.
+    pub superuser: String,
+    /// Its password (from GRIZZLY_PASSWORD), set at start when given.
+    pub password: Option<String>,
+    /// PEM files of the server's certificate chain and private key: TLS is offered.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Refuse connections that do not use TLS.
+    pub require_tls: bool,
+    /// Connections beyond this many are refused with 53300.
+    pub max_connections: usize,
+}
+
+impl Default for Access {
+    fn default() -> Access {
+        Access {
+            method: crate::auth::Method::Trust,
+            hba_file: None,
+            superuser: "grizzly".into(),
+            password: None,
+            tls: None,
+            require_tls: false,
+            max_connections: 100,
+        }
+    }
 }
 
 impl Config {
@@ -48,6 +83,7 @@ impl Config {
             compact_min_blocks: 8,
             cold_after: Duration::from_secs(24 * 3600),
             store: Default::default(),
+            access: Access::default(),
         }
     }
 }

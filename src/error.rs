@@ -52,6 +52,15 @@ pub enum Error {
     /// No such object other than a table or column, e.g. a setting (42704).
     #[error("{0}")]
     UndefinedObject(String),
+    /// An object (a role) that exists already (42710).
+    #[error("{0}")]
+    DuplicateObject(String),
+    /// The session's role may not do this (42501).
+    #[error("{0}")]
+    InsufficientPrivilege(String),
+    /// The object is in use and cannot be changed that way (55006).
+    #[error("{0}")]
+    ObjectInUse(String),
     /// A cursor name that does not exist (34000).
     #[error("{0}")]
     InvalidCursor(String),

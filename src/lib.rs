@@ -1,10 +1,12 @@
 //! Grizzly: an analytical database that speaks the PostgreSQL wire protocol.
 //!
-//! The data flow, outside in: `wire` (pgwire handlers) → `sql` (a session routes each
+//! The data flow, outside in: `wire` (pgwire handlers; `auth` decides who may connect) →
+//! `sql` (a session routes each
 //! statement; DataFusion plans queries) → `catalog` and `table` (DataFusion's view of
 //! Grizzly tables) → `storage` (WAL, memtable, Parquet blocks, manifest).
 //! docs/architecture.md walks through it.
 
+pub mod auth;
 pub mod backup;
 pub mod catalog;
 pub mod config;

@@ -32,8 +32,8 @@ mod allocator {
 
 /// Grizzly: an analytical database that speaks the PostgreSQL wire protocol.
 ///
-/// Connect with any PostgreSQL client, e.g. `psql -h 127.0.0.1 -p 5433 -U anyone -d grizzly`.
-/// Any user name and database name are accepted (trust authentication).
+/// Connect with any PostgreSQL client, e.g. `psql -h 127.0.0.1 -p 5433 -U grizzly -d grizzly`.
+/// By default connections from loopback are trusted; see --auth, --hba and --tls-cert.
 #[derive(Parser, Debug)]
 #[command(name = "grizzly", version)]
 struct Args {
@@ -64,6 +64,38 @@ struct Args {
     /// AWS_SECRET_ACCESS_KEY.
     #[arg(long)]
     s3_endpoint: Option<String>,
+    /// How clients prove who they are when no --hba file is given: `trust` (the
+    /// default: loopback connections are trusted, others need a SCRAM password),
+    /// `scram` (every connection, loopback included, needs a SCRAM-SHA-256 password),
+    /// `md5` or `password` (cleartext; only over TLS).
+    #[arg(long, default_value = "trust", value_parser = parse_method)]
+    auth: grizzly::auth::Method,
+    /// Authentication rules in pg_hba.conf's format (TYPE DATABASE USER ADDRESS METHOD),
+    /// instead of --auth.
+    #[arg(long)]
+    hba: Option<PathBuf>,
+    /// The bootstrap superuser, created at start if missing; its password comes from
+    /// the environment variable GRIZZLY_PASSWORD.
+    #[arg(long, default_value = "grizzly")]
+    superuser: String,
+    /// PEM file with the server's TLS certificate chain (with --tls-key: TLS is offered).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM file with the TLS certificate's private key.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Refuse connections that do not use TLS.
+    #[arg(long)]
+    require_tls: bool,
+    /// Connections beyond this many are refused (SQLSTATE 53300).
+    #[arg(long, default_value_t = 100)]
+    max_connections: usize,
+}
+
+fn parse_method(text: &str) -> Result<grizzly::auth::Method, String> {
+    grizzly::auth::Method::parse(text)
+        .filter(|m| *m != grizzly::auth::Method::Reject)
+        .ok_or_else(|| format!("unknown method \"{text}\"; use trust, scram, md5 or password"))
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -214,6 +246,15 @@ fn restore_backup(
 async fn serve(args: Args) -> grizzly::error::Result<()> {
     let mut config = Config::new(&args.data_dir);
     config.store.s3_endpoint = args.s3_endpoint.clone();
+    config.access.method = args.auth;
+    config.access.hba_file = args.hba.clone();
+    config.access.superuser = args.superuser.clone();
+    config.access.password = std::env::var("GRIZZLY_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    config.access.tls = args.tls_cert.clone().zip(args.tls_key.clone());
+    config.access.require_tls = args.require_tls;
+    config.access.max_connections = args.max_connections;
     let retention = grizzly::sql::ddl::parse_retention(&args.retention)?;
     config.retention = std::time::Duration::from_micros(retention as u64);
     config.compact_target_bytes = args.compact_target_mb << 20;

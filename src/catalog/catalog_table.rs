@@ -18,6 +18,7 @@ use datafusion::physical_plan::streaming::PartitionStream;
 use parking_lot::Mutex;
 
 use super::TableDef;
+use crate::auth::Roles;
 use crate::sql::settings::Settings;
 use crate::storage::Database;
 
@@ -25,6 +26,7 @@ use crate::storage::Database;
 #[derive(Clone)]
 pub struct Catalog {
     pub db: Arc<Database>,
+    pub roles: Arc<Roles>,
     pub database: String,
     pub settings: Arc<Mutex<Settings>>,
 }
@@ -35,6 +37,16 @@ impl Catalog {
         let mut names = self.db.table_names();
         names.sort();
         names.iter().filter_map(|n| self.db.table(n)).collect()
+    }
+
+    /// The name of the role with this OID; every object is owned by OID 10, the
+    /// bootstrap superuser.
+    pub fn role_name(&self, oid: u32) -> Option<String> {
+        self.roles
+            .all()
+            .into_iter()
+            .find(|r| r.oid == oid)
+            .map(|r| r.name)
     }
 
     /// The table's rows now: in its blocks and not yet flushed.

@@ -24,7 +24,7 @@ use datafusion::error::Result;
 use datafusion_pg_catalog::pg_catalog::PG_CATALOG_TABLES;
 
 use super::catalog_table::{self, int, text, Catalog, Row, Rows};
-use super::pg_catalog::{table_oid, PG_CATALOG_VIEWS, PUBLIC_OID};
+use super::pg_catalog::{table_oid, OWNER_OID, PG_CATALOG_VIEWS, PUBLIC_OID};
 use super::ColumnType;
 
 /// (view, its columns: name and whether it is a number).
@@ -219,7 +219,10 @@ fn schemata(catalog: &Catalog) -> Vec<Row> {
             vec![
                 ("catalog_name", text(&catalog.database)),
                 ("schema_name", text(schema)),
-                ("schema_owner", text(super::pg_functions::OWNER_NAME)),
+                (
+                    "schema_owner",
+                    ScalarValue::Utf8(catalog.role_name(OWNER_OID as u32)),
+                ),
             ]
         })
         .collect()

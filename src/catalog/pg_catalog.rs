@@ -37,6 +37,7 @@ use parking_lot::Mutex;
 use super::catalog_table::{self, boolean, int, int16, text, text_list, Catalog, Row, Rows};
 use super::information_schema::{self, InformationSchema};
 use super::ColumnType;
+use crate::auth::Roles;
 use crate::sql::settings::Settings;
 use crate::storage::Database;
 
@@ -44,8 +45,8 @@ pub const PG_CATALOG_OID: i32 = 11;
 pub const PUBLIC_OID: i32 = 2200;
 pub const INFORMATION_SCHEMA_OID: i32 = 13000;
 pub const DATABASE_OID: i32 = 16384;
-/// The bootstrap superuser's OID, owner of everything (its name: `pg_functions.rs`).
-const OWNER_OID: i32 = 10;
+/// The bootstrap superuser's OID, owner of everything.
+pub const OWNER_OID: i32 = 10;
 /// PostgreSQL's "default" collation, which text columns carry.
 const DEFAULT_COLLATION_OID: i32 = 100;
 
@@ -106,6 +107,7 @@ impl PgCatalog {
             "pg_database" => databases,
             "pg_settings" => settings,
             "pg_stat_user_tables" => table_statistics,
+            "pg_roles" | "pg_authid" => roles,
             _ => return Ok(None),
         };
         let mut schema = self.library_schema(name)?;
@@ -360,6 +362,7 @@ fn table_statistics(catalog: &Catalog) -> Vec<Row> {
 pub fn install(
     ctx: &datafusion::prelude::SessionContext,
     db: Arc<Database>,
+    roles: Arc<Roles>,
     database: &str,
     settings: Arc<Mutex<Settings>>,
 ) -> Result<()> {
@@ -367,6 +370,7 @@ pub fn install(
     let catalogs = ctx.state().catalog_list().clone();
     let tables = Catalog {
         db: db.clone(),
+        roles,
         database: database.to_string(),
         settings,
     };
@@ -375,7 +379,10 @@ pub fn install(
         .ok_or_else(|| DataFusionError::Internal("the default catalog is missing".into()))?;
     let information_schema = InformationSchema::new(tables.clone());
     catalog.register_schema("information_schema", Arc::new(information_schema))?;
-    catalog.register_schema("pg_catalog", Arc::new(PgCatalog::new(tables, catalogs)?))?;
+    catalog.register_schema(
+        "pg_catalog",
+        Arc::new(PgCatalog::new(tables.clone(), catalogs)?),
+    )?;
     let privilege = lib::has_privilege_udf::create_has_privilege_udf;
     for function in [
         privilege("has_table_privilege"),
@@ -397,11 +404,38 @@ pub fn install(
         array_bounds_udf::create_array_lower_udf(),
     ]
     .into_iter()
-    .chain(super::pg_functions::functions(STATIC_TABLES.as_ref(), db))
-    {
+    .chain(super::pg_functions::functions(
+        STATIC_TABLES.as_ref(),
+        &tables,
+    )) {
         ctx.register_udf(function);
     }
     ctx.register_udtf("pg_get_keywords", STATIC_TABLES.pg_get_keywords.clone());
     lib::generate_series_arg_coercion::CoerceIntArgsToBigInt::widen(ctx);
     Ok(())
+}
+
+/// pg_roles, and pg_authid (the same rows: the password column shows `********`, never
+/// the verifier).
+fn roles(catalog: &Catalog) -> Vec<Row> {
+    catalog
+        .roles
+        .all()
+        .into_iter()
+        .map(|role| {
+            vec![
+                ("oid", int(role.oid as i32)),
+                ("rolname", text(&role.name)),
+                ("rolsuper", boolean(role.superuser)),
+                ("rolinherit", boolean(true)),
+                ("rolcreaterole", boolean(role.superuser)),
+                ("rolcreatedb", boolean(role.superuser)),
+                ("rolcanlogin", boolean(role.login)),
+                ("rolreplication", boolean(false)),
+                ("rolbypassrls", boolean(role.superuser)),
+                ("rolconnlimit", int(-1)),
+                ("rolpassword", text("********")),
+            ]
+        })
+        .collect()
 }

@@ -21,15 +21,14 @@ use datafusion::logical_expr::{
 };
 use datafusion_pg_catalog::pg_catalog::PgCatalogStaticTables;
 
+use super::catalog_table::Catalog;
 use crate::storage::{Database, TableSnapshot};
-
-/// The owner of every object: the bootstrap superuser.
-pub const OWNER_NAME: &str = "grizzly";
 
 /// Read once per process, at the first session.
 static SIGNATURES: OnceLock<Arc<Signatures>> = OnceLock::new();
 
-pub fn functions(tables: &PgCatalogStaticTables, db: Arc<Database>) -> Vec<ScalarUDF> {
+pub fn functions(tables: &PgCatalogStaticTables, catalog: &Catalog) -> Vec<ScalarUDF> {
+    let db = catalog.db.clone();
     let signatures = SIGNATURES
         .get_or_init(|| Arc::new(Signatures::read(tables)))
         .clone();
@@ -54,7 +53,7 @@ pub fn functions(tables: &PgCatalogStaticTables, db: Arc<Database>) -> Vec<Scala
     let mut functions = vec![
         expression_text(),
         current_schemas(),
-        user_by_id(),
+        user_by_id(catalog.clone()),
         size_pretty(),
         no_comment("col_description"),
         no_comment("obj_description"),
@@ -168,12 +167,19 @@ fn current_schemas() -> ScalarUDF {
     })
 }
 
-/// `pg_get_userbyid(oid)`: the role's name; every object is the bootstrap superuser's.
-fn user_by_id() -> ScalarUDF {
+/// `pg_get_userbyid(oid)`: the role's name, or `unknown (OID=n)` as PostgreSQL says.
+fn user_by_id(catalog: Catalog) -> ScalarUDF {
     let signature = Signature::any(1, Volatility::Stable);
-    function("pg_get_userbyid", signature, DataType::Utf8, |args| {
-        let names: StringArray = (0..args[0].len())
-            .map(|row| (!args[0].is_null(row)).then_some(OWNER_NAME))
+    function("pg_get_userbyid", signature, DataType::Utf8, move |args| {
+        let oids = datafusion::arrow::compute::cast(&args[0], &DataType::Int64)?;
+        let names: StringArray = oids
+            .as_primitive::<Int64Type>()
+            .iter()
+            .map(|oid| {
+                let oid = oid?;
+                let name = u32::try_from(oid).ok().and_then(|o| catalog.role_name(o));
+                Some(name.unwrap_or_else(|| format!("unknown (OID={oid})")))
+            })
             .collect();
         Ok(Arc::new(names))
     })

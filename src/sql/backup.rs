@@ -34,16 +34,30 @@ use crate::storage::Database;
 pub struct BackupFunction {
     db: Arc<Database>,
     notices: NoticeSender,
+    superuser: bool,
 }
 
 impl BackupFunction {
-    pub fn new(db: Arc<Database>, notices: NoticeSender) -> BackupFunction {
-        BackupFunction { db, notices }
+    /// `superuser`: whether the session may take backups (only superusers may).
+    pub fn new(db: Arc<Database>, notices: NoticeSender, superuser: bool) -> BackupFunction {
+        BackupFunction {
+            db,
+            notices,
+            superuser,
+        }
     }
 }
 
 impl TableFunctionImpl for BackupFunction {
     fn call_with_args(&self, args: TableFunctionArgs) -> DFResult<Arc<dyn TableProvider>> {
+        if !self.superuser {
+            return Err(Error::InsufficientPrivilege(
+                "permission denied for function grizzly_backup: only a superuser can take \
+                 backups"
+                    .into(),
+            )
+            .into());
+        }
         let location = location_argument("grizzly_backup", &args, &self.db)?;
         let schema = Arc::new(Schema::new(vec![
             Field::new("backup_id", DataType::Utf8, false),

@@ -28,6 +28,7 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, ParserError> {
     let tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
         .map_err(|e| ParserError::TokenizerError(e.to_string()))?;
+    let tokens = rewrite_user_statements(tokens);
     let rewritten = rewrite_as_of_timestamp(tokens.clone());
     let rewrote = rewritten.len() != tokens.len();
     match Parser::new(&dialect)
@@ -41,6 +42,55 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, ParserError> {
             .parse_statements(),
         result => result,
     }
+}
+
+/// PostgreSQL's `CREATE USER name …` is `CREATE ROLE name LOGIN …`, and `ALTER USER` and
+/// `DROP USER` are `ALTER ROLE` and `DROP ROLE`; sqlparser reads `CREATE USER` in
+/// another database's syntax, so statements beginning so are spelled as roles.
+fn rewrite_user_statements(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let word = |token: &TokenWithSpan, expected: Keyword| matches!(&token.token, Token::Word(w) if w.keyword == expected && w.quote_style.is_none());
+    let significant: Vec<usize> = (0..tokens.len())
+        .filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_)))
+        .collect();
+    let mut out = tokens.clone();
+    let mut login_after = Vec::new();
+    for (n, &i) in significant.iter().enumerate() {
+        let starts_statement =
+            n == 0 || matches!(tokens[significant[n - 1]].token, Token::SemiColon);
+        let Some(&next) = significant.get(n + 1) else {
+            break;
+        };
+        if !starts_statement || !word(&tokens[next], Keyword::USER) {
+            continue;
+        }
+        let role = Token::make_keyword("ROLE");
+        if word(&tokens[i], Keyword::CREATE) {
+            out[next].token = role;
+            // LOGIN goes after the name, and after WITH if one follows it.
+            let name = significant.get(n + 2).copied();
+            let with = significant
+                .get(n + 3)
+                .copied()
+                .filter(|&w| word(&tokens[w], Keyword::WITH));
+            login_after.extend(with.or(name));
+        } else if word(&tokens[i], Keyword::ALTER) || word(&tokens[i], Keyword::DROP) {
+            out[next].token = role;
+        }
+    }
+    // From the last, so earlier positions stay valid.
+    for position in login_after.into_iter().rev() {
+        let span = out[position].span;
+        let space = Token::Whitespace(datafusion::sql::sqlparser::tokenizer::Whitespace::Space);
+        out.splice(
+            position + 1..position + 1,
+            [
+                TokenWithSpan::new(space.clone(), span),
+                TokenWithSpan::new(Token::make_keyword("LOGIN"), span),
+                TokenWithSpan::new(space, span),
+            ],
+        );
+    }
+    out
 }
 
 /// `AS OF TIMESTAMP` → `FOR SYSTEM_TIME AS OF`.

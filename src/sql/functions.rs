@@ -87,6 +87,9 @@ pub fn session_functions(
         constant("current_schema", ScalarValue::Utf8(Some("public".into()))),
         constant("pg_backend_pid", ScalarValue::Int32(Some(pid))),
         constant("session_user", ScalarValue::Utf8(Some(user.to_string()))),
+        constant("current_user", ScalarValue::Utf8(Some(user.to_string()))),
+        constant("current_role", ScalarValue::Utf8(Some(user.to_string()))),
+        constant("user", ScalarValue::Utf8(Some(user.to_string()))),
         current_setting(settings),
     ]
 }

@@ -21,6 +21,7 @@ mod naming;
 mod notices;
 mod numbers;
 mod rewrite;
+mod roles;
 mod session;
 pub mod settings;
 mod time_travel;

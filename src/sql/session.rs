@@ -34,6 +34,7 @@ use super::settings::Settings;
 use super::time_travel;
 use super::Notices;
 use super::{alter, ddl};
+use crate::auth::Roles;
 use crate::catalog::pg_catalog;
 use crate::catalog::provider::GrizzlySchema;
 use crate::catalog::{ColumnDef, ColumnType, TableDef};
@@ -124,12 +125,23 @@ pub struct Session {
     /// remove them.
     sql_prepared: Mutex<HashMap<String, datafusion::arrow::datatypes::SchemaRef>>,
     settings: Arc<Mutex<Settings>>,
+    roles: Arc<Roles>,
+    /// The role the session logged in as, and whether it has a superuser's rights.
+    user: String,
+    superuser: bool,
     transaction: Mutex<Transaction>,
     notices: Notices,
 }
 
 impl Session {
-    pub fn new(db: Arc<Database>, database: &str, user: &str, pid: i32) -> Session {
+    pub fn new(
+        db: Arc<Database>,
+        roles: Arc<Roles>,
+        database: &str,
+        user: &str,
+        superuser: bool,
+        pid: i32,
+    ) -> Session {
         let mut config = SessionConfig::new()
             .with_information_schema(false)
             .with_default_catalog_and_schema("datafusion", "public");
@@ -153,7 +165,7 @@ impl Session {
             .register_schema("public", Arc::new(GrizzlySchema::new(db.clone())))
             .expect("the memory catalog accepts schemas");
         let settings = Arc::new(Mutex::new(Settings::default()));
-        pg_catalog::install(&ctx, db.clone(), database, settings.clone())
+        pg_catalog::install(&ctx, db.clone(), roles.clone(), database, settings.clone())
             .expect("pg_catalog installs in a new session");
         for function in session_functions(database, user, pid, settings.clone()) {
             ctx.register_udf(function);
@@ -170,6 +182,7 @@ impl Session {
             Arc::new(super::backup::BackupFunction::new(
                 db.clone(),
                 notices.sender(),
+                superuser,
             )),
         );
         ctx.register_udtf(
@@ -190,6 +203,9 @@ impl Session {
         );
         Session {
             db,
+            roles,
+            user: user.to_string(),
+            superuser,
             ctx,
             planning_state: Mutex::new(None),
             plans: Mutex::new(HashMap::new()),
@@ -213,6 +229,18 @@ impl Session {
 
     pub fn settings(&self) -> Settings {
         self.settings.lock().clone()
+    }
+
+    /// A setting the client sent in its start-up packet.
+    pub fn set_startup(&self, name: &str, value: String) -> Result<()> {
+        self.settings.lock().set(name, value)
+    }
+
+    fn actor(&self) -> super::roles::Actor<'_> {
+        super::roles::Actor {
+            user: &self.user,
+            superuser: self.superuser,
+        }
     }
 
     /// Splits `sql` into statements.
@@ -274,6 +302,8 @@ impl Session {
             | Statement::Rollback { .. }
             | Statement::Savepoint { .. }
             | Statement::ReleaseSavepoint { .. }
+            | Statement::CreateRole(_)
+            | Statement::AlterRole { .. }
             | Statement::Discard { .. }
             | Statement::Reset(_)
             | Statement::Close { .. }
@@ -448,6 +478,10 @@ impl Session {
                 names,
                 ..
             } => {
+                if matches!(object_type, ObjectType::Role | ObjectType::User) {
+                    super::roles::drop(&self.roles, names, *if_exists, &self.actor())?;
+                    return Ok(Outcome::command("DROP ROLE"));
+                }
                 if *object_type != ObjectType::Table {
                     return Err(Error::Unsupported(format!(
                         "DROP {object_type} is not supported"
@@ -474,6 +508,14 @@ impl Session {
             } => {
                 self.copy(source, *to, target, options, legacy_options)
                     .await
+            }
+            Statement::CreateRole(create) => {
+                super::roles::create(&self.roles, create, &self.actor())?;
+                Ok(Outcome::command("CREATE ROLE"))
+            }
+            Statement::AlterRole { name, operation } => {
+                super::roles::alter(&self.roles, name, operation, &self.actor())?;
+                Ok(Outcome::command("ALTER ROLE"))
             }
             Statement::Discard { object_type } => {
                 if matches!(object_type, ast::DiscardObject::ALL) {

@@ -8,10 +8,7 @@ use std::sync::{Arc, LazyLock, OnceLock};
 use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
 use futures::{stream, Sink, SinkExt, Stream, StreamExt};
-use pgwire::api::auth::{
-    finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata,
-    DefaultServerParameterProvider, StartupHandler,
-};
+use pgwire::api::auth::StartupHandler;
 use pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
 use pgwire::api::copy::CopyHandler;
 use pgwire::api::portal::{Format, Portal};
@@ -23,8 +20,7 @@ use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::{Entry, PortalStore};
 use pgwire::api::{
     ClientInfo, ClientPortalStore, ConnectionGuard, ConnectionHandle, ConnectionManager,
-    PgWireServerHandlers, PidSecretKeyGenerator, RandomPidSecretKeyGenerator, Type, DEFAULT_NAME,
-    METADATA_DATABASE, METADATA_USER,
+    PgWireServerHandlers, RandomPidSecretKeyGenerator, Type, DEFAULT_NAME,
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
@@ -34,18 +30,19 @@ use pgwire::messages::extendedquery::{
     TARGET_TYPE_BYTE_STATEMENT,
 };
 use pgwire::messages::response::NoticeResponse;
-use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use pgwire::messages::PgWireBackendMessage;
 
 use super::copy_out;
 use super::error::to_pg;
 use super::params;
 use super::running::Running;
+use super::startup::Authenticator;
 use super::types::{encode_batch, field_pg_type, row_description};
 use crate::error::Error;
 use crate::sql::{CopyIn, Outcome, Prepared, Session};
 use crate::storage::Database;
 
-static PIDS: LazyLock<RandomPidSecretKeyGenerator> =
+pub(super) static PIDS: LazyLock<RandomPidSecretKeyGenerator> =
     LazyLock::new(RandomPidSecretKeyGenerator::default);
 
 /// The handlers of one connection; the session is created once startup names the
@@ -54,19 +51,24 @@ pub struct ConnectionHandlers {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    db: Arc<Database>,
-    session: OnceLock<Arc<Session>>,
+pub(super) struct Inner {
+    pub(super) db: Arc<Database>,
+    pub(super) authenticator: Arc<Authenticator>,
+    pub(super) session: OnceLock<Arc<Session>>,
     /// Where cancel requests find this connection's running statement.
-    cancels: Arc<ConnectionManager>,
-    cancel: OnceLock<(Arc<ConnectionHandle>, ConnectionGuard)>,
+    pub(super) cancels: Arc<ConnectionManager>,
+    pub(super) cancel: OnceLock<(Arc<ConnectionHandle>, ConnectionGuard)>,
     copy: tokio::sync::Mutex<Option<Box<CopyIn>>>,
-    parser: Arc<StatementParser>,
+    pub(super) parser: Arc<StatementParser>,
 }
 
 impl ConnectionHandlers {
-    /// `cancels` is shared by every connection of the server.
-    pub fn new(db: Arc<Database>, cancels: Arc<ConnectionManager>) -> ConnectionHandlers {
+    /// `cancels` and `authenticator` are shared by every connection of the server.
+    pub fn new(
+        db: Arc<Database>,
+        cancels: Arc<ConnectionManager>,
+        authenticator: Arc<Authenticator>,
+    ) -> ConnectionHandlers {
         let session = OnceLock::new();
         let parser = Arc::new(StatementParser {
             session: Arc::new(OnceLock::new()),
@@ -74,6 +76,7 @@ impl ConnectionHandlers {
         ConnectionHandlers {
             inner: Arc::new(Inner {
                 db,
+                authenticator,
                 session,
                 cancels,
                 cancel: OnceLock::new(),
@@ -121,55 +124,6 @@ impl Inner {
         self.session
             .get()
             .ok_or_else(|| to_pg(&Error::Internal("query before startup".into())))
-    }
-}
-
-fn server_parameters() -> DefaultServerParameterProvider {
-    let mut parameters = DefaultServerParameterProvider::default();
-    parameters.server_version = crate::PG_SERVER_VERSION.to_string();
-    parameters.time_zone = "UTC".into();
-    parameters.date_style = "ISO, MDY".into();
-    parameters.client_encoding = Some("UTF8".into());
-    parameters
-}
-
-#[async_trait]
-impl StartupHandler for Inner {
-    async fn on_startup<C>(
-        &self,
-        client: &mut C,
-        message: PgWireFrontendMessage,
-    ) -> PgWireResult<()>
-    where
-        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
-        C::Error: Debug,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        // Trust authentication: any user and database name is accepted.
-        if let PgWireFrontendMessage::Startup(ref startup) = message {
-            protocol_negotiation(client, startup).await?;
-            save_startup_parameters_to_metadata(client, startup);
-            let (pid, secret_key) = PIDS.generate(client);
-            let _ = self
-                .cancel
-                .set(self.cancels.register(pid, secret_key.clone()));
-            client.set_pid_and_secret_key(pid, secret_key);
-            let database = client
-                .metadata()
-                .get(METADATA_DATABASE)
-                .cloned()
-                .unwrap_or_else(|| "grizzly".into());
-            let user = client
-                .metadata()
-                .get(METADATA_USER)
-                .cloned()
-                .unwrap_or_else(|| "grizzly".into());
-            let session = Arc::new(Session::new(self.db.clone(), &database, &user, pid));
-            let _ = self.session.set(session.clone());
-            let _ = self.parser.session.set(session);
-            finish_authentication(client, &server_parameters()).await?;
-        }
-        Ok(())
     }
 }
 
@@ -305,7 +259,7 @@ fn error_info(err: &Error) -> ErrorInfo {
 
 /// Parses and plans statements for the extended protocol.
 pub struct StatementParser {
-    session: Arc<OnceLock<Arc<Session>>>,
+    pub(super) session: Arc<OnceLock<Arc<Session>>>,
 }
 
 #[async_trait]

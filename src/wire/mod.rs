@@ -1,5 +1,5 @@
 //! The PostgreSQL wire protocol, on pgwire: startup, simple and extended query, COPY
-//! FROM STDIN and TO STDOUT (`copy_out.rs`). `handler.rs` adapts pgwire's handler traits to a `sql::Session`;
+//! FROM STDIN and TO STDOUT (`copy_out.rs`). `startup.rs` authenticates and opens the session, `handler.rs` adapts pgwire's handler traits to a `sql::Session`;
 //! `types.rs` encodes results (`format.rs` writes the values), `params.rs` decodes
 //! parameters, `error.rs` picks SQLSTATEs.
 
@@ -9,7 +9,9 @@ mod format;
 mod handler;
 mod params;
 mod running;
+mod startup;
 pub mod types;
 
 pub use handler::ConnectionHandlers;
 pub use pgwire::api::ConnectionManager;
+pub use startup::Authenticator;
