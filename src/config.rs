@@ -53,6 +53,9 @@ pub struct Access {
     pub require_tls: bool,
     /// Connections beyond this many are refused with 53300.
     pub max_connections: usize,
+    /// A connection that runs no statement for this long is closed (None: never),
+    /// unless its session sets `idle_session_timeout`.
+    pub idle_timeout: Option<Duration>,
 }
 
 impl Default for Access {
@@ -65,6 +68,7 @@ impl Default for Access {
             tls: None,
             require_tls: false,
             max_connections: 100,
+            idle_timeout: None,
         }
     }
 }

@@ -90,6 +90,10 @@ struct Args {
     /// Connections beyond this many are refused (SQLSTATE 53300).
     #[arg(long, default_value_t = 100)]
     max_connections: usize,
+    /// Close a connection that runs no statement for this many seconds (0: never); a
+    /// session's `idle_session_timeout` overrides it.
+    #[arg(long, default_value_t = 0)]
+    idle_timeout: u64,
 }
 
 fn parse_method(text: &str) -> Result<grizzly::auth::Method, String> {
@@ -255,6 +259,8 @@ async fn serve(args: Args) -> grizzly::error::Result<()> {
     config.access.tls = args.tls_cert.clone().zip(args.tls_key.clone());
     config.access.require_tls = args.require_tls;
     config.access.max_connections = args.max_connections;
+    config.access.idle_timeout =
+        (args.idle_timeout > 0).then(|| std::time::Duration::from_secs(args.idle_timeout));
     let retention = grizzly::sql::ddl::parse_retention(&args.retention)?;
     config.retention = std::time::Duration::from_micros(retention as u64);
     config.compact_target_bytes = args.compact_target_mb << 20;

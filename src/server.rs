@@ -18,6 +18,7 @@ use crate::auth::{Auth, Roles, Rules};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::storage::Database;
+use crate::wire::idle::Activity;
 use crate::wire::{Authenticator, ConnectionHandlers, ConnectionManager};
 
 pub struct Server {
@@ -26,6 +27,7 @@ pub struct Server {
     authenticator: Arc<Authenticator>,
     tls: Option<TlsAcceptor>,
     max_connections: usize,
+    idle_timeout: Option<Duration>,
 }
 
 impl Server {
@@ -90,6 +92,7 @@ impl Server {
             authenticator: Arc::new(authenticator),
             tls,
             max_connections: access.max_connections,
+            idle_timeout: access.idle_timeout,
         })
     }
 
@@ -121,15 +124,24 @@ impl Server {
                         tokio::spawn(refuse(socket));
                         continue;
                     };
+                    let activity = Activity::new(self.idle_timeout);
                     let handlers = Arc::new(ConnectionHandlers::new(
                         self.db.clone(),
                         cancels.clone(),
                         self.authenticator.clone(),
+                        activity.clone(),
                     ));
                     let tls = self.tls.clone();
                     tokio::spawn(async move {
-                        if let Err(err) = pgwire::tokio::process_socket(socket, tls, handlers).await {
-                            tracing::debug!("connection from {peer} ended: {err}");
+                        tokio::select! {
+                            ended = pgwire::tokio::process_socket(socket, tls, handlers) => {
+                                if let Err(err) = ended {
+                                    tracing::debug!("connection from {peer} ended: {err}");
+                                }
+                            }
+                            _ = activity.expired() => {
+                                tracing::info!("closing the idle connection from {peer}");
+                            }
                         }
                         drop(slot);
                     });

@@ -424,3 +424,34 @@ async fn an_oversized_startup_packet_is_refused_without_reading_it() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_connections_are_closed_after_their_timeout() {
+    let server = TestServer::start_with(&["--idle-timeout", "1"]);
+    let idle = server.client().await;
+    let active = server.client().await;
+    // The active one keeps running statements; the idle one does nothing for 3 s.
+    for _ in 0..6 {
+        active.batch_execute("SELECT 1").await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert!(
+        idle.batch_execute("SELECT 1").await.is_err(),
+        "the idle connection was closed"
+    );
+    assert!(idle.is_closed());
+    active.batch_execute("SELECT 1").await.unwrap();
+
+    // A session's idle_session_timeout wins over the server's.
+    let server = TestServer::start();
+    let client = server.client().await;
+    client
+        .batch_execute("SET idle_session_timeout = '300ms'")
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert!(client.batch_execute("SELECT 1").await.is_err());
+    let other = server.client().await;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    other.batch_execute("SELECT 1").await.unwrap();
+}

@@ -1,7 +1,7 @@
 //! Session settings for SET and SHOW. Names are case-insensitive. The defaults are what
 //! drivers check at connect time; values are stored and reported, and the ones that
 //! change how Grizzly behaves are listed in `docs/architecture.md` (today
-//! `statement_timeout`, and `datafusion.*`, which go to DataFusion's own configuration).
+//! `statement_timeout`, `idle_session_timeout`, and `datafusion.*`, which go to DataFusion's own configuration).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -18,6 +18,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("default_transaction_read_only", "off"),
     ("extra_float_digits", "1"),
     ("idle_in_transaction_session_timeout", "0"),
+    ("idle_session_timeout", "0"),
     ("integer_datetimes", "on"),
     ("IntervalStyle", "postgres"),
     ("lc_messages", "C"),
@@ -62,7 +63,9 @@ impl Settings {
     pub fn set(&mut self, name: &str, value: String) -> Result<()> {
         let key = name.to_lowercase();
         let value = match key.as_str() {
-            "statement_timeout" => show_milliseconds(parse_milliseconds(name, &value)?),
+            "statement_timeout" | "idle_session_timeout" => {
+                show_milliseconds(parse_milliseconds(name, &value)?)
+            }
             _ => value,
         };
         let display = self
@@ -76,7 +79,17 @@ impl Settings {
 
     /// How long a statement may run before it is cancelled; None for no limit.
     pub fn statement_timeout(&self) -> Option<Duration> {
-        let (name, value) = self.get("statement_timeout")?;
+        self.duration("statement_timeout")
+    }
+
+    /// How long the session may stay idle before its connection is closed; None for
+    /// the server's `--idle-timeout`.
+    pub fn idle_session_timeout(&self) -> Option<Duration> {
+        self.duration("idle_session_timeout")
+    }
+
+    fn duration(&self, name: &str) -> Option<Duration> {
+        let (name, value) = self.get(name)?;
         match parse_milliseconds(name, value) {
             Ok(0) | Err(_) => None,
             Ok(ms) => Some(Duration::from_millis(ms)),

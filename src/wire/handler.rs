@@ -34,6 +34,7 @@ use pgwire::messages::PgWireBackendMessage;
 
 use super::copy_out;
 use super::error::to_pg;
+use super::idle::Activity;
 use super::params;
 use super::running::Running;
 use super::startup::Authenticator;
@@ -54,6 +55,7 @@ pub struct ConnectionHandlers {
 pub(super) struct Inner {
     pub(super) db: Arc<Database>,
     pub(super) authenticator: Arc<Authenticator>,
+    pub(super) activity: Arc<Activity>,
     pub(super) session: OnceLock<Arc<Session>>,
     /// Where cancel requests find this connection's running statement.
     pub(super) cancels: Arc<ConnectionManager>,
@@ -63,11 +65,13 @@ pub(super) struct Inner {
 }
 
 impl ConnectionHandlers {
-    /// `cancels` and `authenticator` are shared by every connection of the server.
+    /// `cancels` and `authenticator` are shared by every connection of the server;
+    /// `activity` is this connection's, which the server watches for idleness.
     pub fn new(
         db: Arc<Database>,
         cancels: Arc<ConnectionManager>,
         authenticator: Arc<Authenticator>,
+        activity: Arc<Activity>,
     ) -> ConnectionHandlers {
         let session = OnceLock::new();
         let parser = Arc::new(StatementParser {
@@ -77,6 +81,7 @@ impl ConnectionHandlers {
             inner: Arc::new(Inner {
                 db,
                 authenticator,
+                activity,
                 session,
                 cancels,
                 cancel: OnceLock::new(),
@@ -116,6 +121,7 @@ impl Inner {
         Ok(Running::start(
             session,
             self.cancel.get().map(|(handle, _)| handle.as_ref()),
+            &self.activity,
         )
         .await)
     }
@@ -504,6 +510,7 @@ impl CopyHandler for Inner {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        self.activity.touch();
         let mut copy = self.copy.lock().await;
         if let Some(copy) = copy.as_mut() {
             copy.feed(&copy_data.data).await;

@@ -7,6 +7,7 @@ mod copy_out;
 pub mod error;
 mod format;
 mod handler;
+pub mod idle;
 mod params;
 mod running;
 mod startup;

@@ -22,6 +22,7 @@ use pgwire::messages::PgWireBackendMessage;
 use tokio::time::{sleep_until, Instant};
 
 use super::error::to_pg;
+use super::idle::{Activity, Busy};
 use crate::error::Error;
 use crate::sql::Session;
 
@@ -31,23 +32,31 @@ pub struct Running {
     cancel: Option<oneshot::Receiver<()>>,
     /// When `statement_timeout` stops the statement, if it is set.
     deadline: Option<Instant>,
+    /// Marks the connection busy (not idle) until the statement's last row is sent.
+    busy: Busy,
 }
 
 impl Running {
     /// Starts a statement; from now on a cancel request stops it.
-    pub async fn start(session: Arc<Session>, handle: Option<&ConnectionHandle>) -> Running {
+    pub async fn start(
+        session: Arc<Session>,
+        handle: Option<&ConnectionHandle>,
+        activity: &Arc<Activity>,
+    ) -> Running {
         let cancel = match handle {
             Some(handle) => Some(handle.start_query().await),
             None => None,
         };
-        let deadline = session
-            .settings()
+        let settings = session.settings();
+        let deadline = settings
             .statement_timeout()
             .map(|timeout| Instant::now() + timeout);
+        let busy = activity.busy();
         Running {
             session,
             cancel,
             deadline,
+            busy,
         }
     }
 
@@ -98,8 +107,11 @@ impl Running {
     where
         S: Stream<Item = PgWireResult<DataRow>> + Send + 'static,
     {
+        let busy = self.busy;
         if self.cancel.is_none() && self.deadline.is_none() {
-            return rows.boxed();
+            return rows
+                .chain(stream::once(async move { drop(busy) }).filter_map(|_| async { None }))
+                .boxed();
         }
         let stopped: Arc<Mutex<Option<Error>>> = Arc::default();
         let stop = {
@@ -129,8 +141,11 @@ impl Running {
                 *stopped.lock() = Some(reason);
             }
         };
-        let ending = stream::once(async move { stopped.lock().take().map(|e| Err(to_pg(&e))) })
-            .filter_map(|end| async move { end });
+        let ending = stream::once(async move {
+            drop(busy);
+            stopped.lock().take().map(|e| Err(to_pg(&e)))
+        })
+        .filter_map(|end| async move { end });
         rows.take_until(stop).chain(ending).boxed()
     }
 }

@@ -235,6 +235,7 @@ impl Inner {
                 .set_startup(&name, value)
                 .map_err(|e| fatal("22023", e.to_string()))?;
         }
+        self.activity.attach(session.clone());
         let _ = self.session.set(session.clone());
         let _ = self.parser.session.set(session);
         finish_authentication(client, &server_parameters()).await
