@@ -177,6 +177,29 @@ pub(super) const PG_CATALOG_VIEWS: &[&str] = &[
     "pg_views",
 ];
 
+/// PostgreSQL's own OIDs of its catalogs, which pg_description.classoid and clients'
+/// `'pg_class'::regclass` joins use; the rest get 12000 + their place in the list.
+const CATALOG_OIDS: &[(&str, i32)] = &[
+    ("pg_am", 2601),
+    ("pg_attrdef", 2604),
+    ("pg_attribute", 1249),
+    ("pg_authid", 1260),
+    ("pg_class", 1259),
+    ("pg_collation", 3456),
+    ("pg_constraint", 2606),
+    ("pg_database", 1262),
+    ("pg_depend", 2608),
+    ("pg_description", 2609),
+    ("pg_index", 2610),
+    ("pg_inherits", 2611),
+    ("pg_namespace", 2615),
+    ("pg_proc", 1255),
+    ("pg_rewrite", 2618),
+    ("pg_tablespace", 1213),
+    ("pg_trigger", 2620),
+    ("pg_type", 1247),
+];
+
 fn classes(catalog: &Catalog) -> Vec<Row> {
     let mut rows = Vec::new();
     for def in catalog.tables() {
@@ -204,7 +227,11 @@ fn classes(catalog: &Catalog) -> Vec<Row> {
         } else {
             "r"
         };
-        (12000 + i as i32, *name, PG_CATALOG_OID, kind)
+        let oid = CATALOG_OIDS
+            .iter()
+            .find(|(catalog, _)| catalog == name)
+            .map_or(12000 + i as i32, |(_, oid)| *oid);
+        (oid, *name, PG_CATALOG_OID, kind)
     });
     let information_schema = information_schema::VIEWS
         .iter()
@@ -299,12 +326,36 @@ fn defaults(catalog: &Catalog) -> Vec<Row> {
                     ("oid", int(table_oid(def.id))),
                     ("adrelid", int(table_oid(def.id))),
                     ("adnum", int16(position as i16 + 1)),
-                    ("adbin", text(default)),
+                    (
+                        "adbin",
+                        text(default_expression(default, &column.column_type)),
+                    ),
                 ]);
             }
         }
     }
     rows
+}
+
+/// A default as PostgreSQL deparses it: a quoted literal carries its type
+/// (`'none'::text`, `'a'::character varying`), while a quoted number or boolean is
+/// folded to the constant (`'1.5'` is `1.5`).
+fn default_expression(default: &str, column_type: &ColumnType) -> String {
+    let quoted = default.len() >= 2 && default.starts_with('\'') && default.ends_with('\'');
+    if !quoted {
+        return default.to_string();
+    }
+    match column_type {
+        ColumnType::SmallInt
+        | ColumnType::Integer
+        | ColumnType::BigInt
+        | ColumnType::Real
+        | ColumnType::Double
+        | ColumnType::Numeric { .. }
+        | ColumnType::Boolean => default[1..default.len() - 1].to_string(),
+        ColumnType::Varchar { .. } => format!("{default}::character varying"),
+        other => format!("{default}::{}", other.sql_name()),
+    }
 }
 
 fn databases(catalog: &Catalog) -> Vec<Row> {

@@ -11,10 +11,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, Int32Array, Int64Array, ListBuilder, StringArray, StringBuilder,
+    Array, ArrayRef, AsArray, BooleanArray, Int32Array, Int64Array, ListBuilder, StringArray,
+    StringBuilder,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Int64Type};
-use datafusion::error::Result;
+use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
     Volatility,
@@ -58,6 +59,12 @@ pub fn functions(tables: &PgCatalogStaticTables, catalog: &Catalog) -> Vec<Scala
         no_comment("col_description"),
         no_comment("obj_description"),
         no_comment("shobj_description"),
+        no_comment("pg_get_serial_sequence"),
+        no_comment("pg_get_indexdef"),
+        visible("pg_type_is_visible"),
+        visible("pg_function_is_visible"),
+        visible("pg_collation_is_visible"),
+        format(),
         function_text("pg_get_function_result", signatures.clone(), |f| {
             f.result.clone()
         }),
@@ -129,6 +136,114 @@ fn pretty_size(bytes: i64) -> String {
         halves >>= 10;
     }
     format!("{} PB", half_rounded(halves))
+}
+
+/// `pg_type_is_visible(oid)` and its kin: built-in types, functions and collations live
+/// in pg_catalog, which is always on the search path.
+fn visible(name: &'static str) -> ScalarUDF {
+    function(
+        name,
+        Signature::any(1, Volatility::Stable),
+        DataType::Boolean,
+        |args| {
+            let values: BooleanArray = (0..args[0].len())
+                .map(|row| (!args[0].is_null(row)).then_some(true))
+                .collect();
+            Ok(Arc::new(values))
+        },
+    )
+}
+
+/// `format(text, args…)`: `%s` a value as text (NULL as nothing), `%I` an identifier
+/// quoted where needed, `%L` a literal quoted (NULL as NULL), `%%` a percent sign.
+fn format() -> ScalarUDF {
+    let signature = Signature::variadic_any(Volatility::Immutable);
+    function("format", signature, DataType::Utf8, |args| {
+        let texts = args
+            .iter()
+            .map(|a| datafusion::arrow::compute::cast(a, &DataType::Utf8))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let texts: Vec<&StringArray> = texts.iter().map(|a| a.as_string::<i32>()).collect();
+        let Some((template, values)) = texts.split_first() else {
+            return Err(DataFusionError::Plan("format needs a format string".into()));
+        };
+        let mut out = StringBuilder::new();
+        for row in 0..template.len() {
+            if template.is_null(row) {
+                out.append_null();
+                continue;
+            }
+            let value = |i: usize| {
+                values
+                    .get(i)
+                    .and_then(|v| (!v.is_null(row)).then(|| v.value(row)))
+            };
+            out.append_value(format_one(template.value(row), values.len(), value)?);
+        }
+        Ok(Arc::new(out.finish()))
+    })
+}
+
+fn format_one<'a>(
+    template: &str,
+    count: usize,
+    value: impl Fn(usize) -> Option<&'a str>,
+) -> Result<String> {
+    let mut out = String::new();
+    let mut next = 0;
+    let mut chars = template.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let kind = chars.next();
+        if kind == Some('%') {
+            out.push('%');
+            continue;
+        }
+        if next >= count {
+            return Err(DataFusionError::Execution(
+                "too few arguments for format()".into(),
+            ));
+        }
+        let argument = value(next);
+        next += 1;
+        match (kind, argument) {
+            (Some('s'), text) => out.push_str(text.unwrap_or_default()),
+            (Some('I'), Some(name)) => out.push_str(&quote_identifier(name)),
+            (Some('I'), None) => {
+                return Err(DataFusionError::Execution(
+                    "null values cannot be formatted as an SQL identifier".into(),
+                ))
+            }
+            (Some('L'), Some(text)) => out.push_str(&format!("'{}'", text.replace('\'', "''"))),
+            (Some('L'), None) => out.push_str("NULL"),
+            (other, _) => {
+                return Err(DataFusionError::Execution(format!(
+                    "unrecognized format() type specifier \"{}\"; use %s, %I, %L or %%",
+                    other.map(String::from).unwrap_or_default()
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// An identifier as `quote_ident` writes it: bare if lower-case letters, digits and
+/// underscores (not starting with a digit), else in double quotes.
+fn quote_identifier(name: &str) -> String {
+    let bare = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    match bare {
+        true => name.to_string(),
+        false => format!("\"{}\"", name.replace('"', "\"\"")),
+    }
 }
 
 /// `pg_get_expr(expr, relation [, pretty])`: the expression's SQL text. Grizzly keeps
@@ -370,6 +485,16 @@ impl ScalarUDFImpl for CatalogFunction {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn format_substitutes_text_identifiers_and_literals() {
+        let values = [Some("public"), Some("My Table"), None, Some("it's")];
+        // One %s more than there are arguments.
+        assert!(format_one("%s.%I: %L, %L %s", 4, |i| values[i]).is_err());
+        let text = format_one("%s.%I: %L, %L %%", 4, |i| values[i]).unwrap();
+        assert_eq!(text, "public.\"My Table\": NULL, 'it''s' %");
+        assert_eq!(quote_identifier("bi_orders"), "bi_orders");
+    }
 
     #[test]
     fn sizes_print_as_postgresql_prints_them() {

@@ -22,10 +22,10 @@ use std::sync::{Arc, LazyLock};
 
 use datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken;
 use datafusion::sql::sqlparser::ast::{
-    visit_expressions, visit_relations, BinaryOperator, CaseWhen, CastKind, DataType, Expr,
-    Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, GroupByExpr,
-    Ident, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr, Statement, TableFactor, Value,
-    Visit, VisitMut, Visitor, VisitorMut,
+    visit_expressions, visit_expressions_mut, visit_relations, BinaryOperator, CaseWhen, CastKind,
+    DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList,
+    FunctionArguments, GroupByExpr, Ident, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr,
+    Statement, TableFactor, Value, Visit, VisitMut, Visitor, VisitorMut,
 };
 use datafusion_pg_catalog::pg_catalog::PG_CATALOG_TABLES;
 use datafusion_pg_catalog::sql::rules::{
@@ -53,6 +53,8 @@ static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(||
         Arc::new(CurrentUserVariableToSessionUserFunctionCall),
         Arc::new(StripCollate),
         Arc::new(RewritePgCatalogOperator),
+        Arc::new(CatalogOperators),
+        Arc::new(QualifyCatalogRegclass),
         Arc::new(RewriteRegCastToSubquery::new()),
         Arc::new(ScalarSubqueries),
         Arc::new(FixVersionColumnName),
@@ -129,7 +131,24 @@ fn reads_catalog(statement: &Statement) -> bool {
         } if is_oid_alias(name) => ControlFlow::Break(()),
         _ => ControlFlow::Continue(()),
     });
-    catalog_relation.is_break() || oid_cast.is_break()
+    let catalog_function = visit_expressions(statement, |expr| match expr {
+        Expr::Function(function) if function.name.0.len() == 2 => {
+            let schema = function.name.0[0]
+                .as_ident()
+                .map(|i| i.value.to_ascii_lowercase());
+            if schema.as_deref() == Some("pg_catalog") {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        }
+        Expr::BinaryOp {
+            op: BinaryOperator::PGCustomBinaryOperator(_),
+            ..
+        } => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    });
+    catalog_relation.is_break() || oid_cast.is_break() || catalog_function.is_break()
 }
 
 fn last_part(name: &ObjectName) -> Option<String> {
@@ -155,6 +174,80 @@ fn is_catalog_relation(name: &ObjectName) -> bool {
 
 fn is_oid_alias(name: &ObjectName) -> bool {
     last_part(name).is_some_and(|n| OID_ALIAS_TYPES.contains(&n.as_str()))
+}
+
+/// `a OPERATOR(pg_catalog.=) b` (psqlODBC writes every comparison so) as `a = b`; the
+/// library's rule only knows the regular-expression operators.
+#[derive(Debug)]
+struct CatalogOperators;
+
+impl SqlStatementRewriteRule for CatalogOperators {
+    fn rewrite(&self, mut statement: Statement) -> Statement {
+        let _ = visit_expressions_mut(&mut statement, |expr| {
+            if let Expr::BinaryOp { op, .. } = expr {
+                if let BinaryOperator::PGCustomBinaryOperator(parts) = op {
+                    let plain = match parts.as_slice() {
+                        [schema, op] if schema.eq_ignore_ascii_case("pg_catalog") => {
+                            standard_operator(op)
+                        }
+                        _ => None,
+                    };
+                    if let Some(plain) = plain {
+                        *op = plain;
+                    }
+                }
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        statement
+    }
+}
+
+fn standard_operator(op: &str) -> Option<BinaryOperator> {
+    Some(match op {
+        "=" => BinaryOperator::Eq,
+        "<>" | "!=" => BinaryOperator::NotEq,
+        "<" => BinaryOperator::Lt,
+        "<=" => BinaryOperator::LtEq,
+        ">" => BinaryOperator::Gt,
+        ">=" => BinaryOperator::GtEq,
+        "+" => BinaryOperator::Plus,
+        "-" => BinaryOperator::Minus,
+        "*" => BinaryOperator::Multiply,
+        "/" => BinaryOperator::Divide,
+        "||" => BinaryOperator::StringConcat,
+        _ => return None,
+    })
+}
+
+/// `'pg_class'::regclass`: PostgreSQL finds an unqualified catalog table through the
+/// search path, which starts with pg_catalog; the library's rewrite looks only in the
+/// current schema, so such a name is qualified first (unless a table of the user's has
+/// it).
+#[derive(Debug)]
+struct QualifyCatalogRegclass;
+
+impl SqlStatementRewriteRule for QualifyCatalogRegclass {
+    fn rewrite(&self, mut statement: Statement) -> Statement {
+        let _ = visit_expressions_mut(&mut statement, |expr| {
+            if let Expr::Cast {
+                data_type: DataType::Regclass,
+                expr: inner,
+                ..
+            } = expr
+            {
+                if let Expr::Value(value) = inner.as_mut() {
+                    if let Value::SingleQuotedString(name) = &mut value.value {
+                        if PG_CATALOG_TABLES.contains(&name.as_str()) {
+                            *name = format!("pg_catalog.{name}");
+                        }
+                    }
+                }
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        statement
+    }
 }
 
 /// Scalar subqueries in select lists, and `ARRAY(subquery)` anywhere, made plannable.

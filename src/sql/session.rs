@@ -164,7 +164,10 @@ impl Session {
         catalog
             .register_schema("public", Arc::new(GrizzlySchema::new(db.clone())))
             .expect("the memory catalog accepts schemas");
-        let settings = Arc::new(Mutex::new(Settings::default()));
+        let mut defaults = Settings::default();
+        defaults.set_reported("session_authorization", user);
+        defaults.set_reported("is_superuser", if superuser { "on" } else { "off" });
+        let settings = Arc::new(Mutex::new(defaults));
         pg_catalog::install(&ctx, db.clone(), roles.clone(), database, settings.clone())
             .expect("pg_catalog installs in a new session");
         for function in session_functions(database, user, pid, settings.clone()) {
@@ -312,10 +315,14 @@ impl Session {
             Statement::Set(set) if !is_datafusion_setting(set) => {}
             Statement::ShowVariable { variable } => {
                 let name = show_name(variable);
+                // The column is named as PostgreSQL spells the setting (`TimeZone`).
                 let column = if name.eq_ignore_ascii_case("all") {
                     "name".to_string()
                 } else {
-                    name
+                    let settings = self.settings.lock();
+                    settings
+                        .get(&name)
+                        .map_or(name, |(display, _)| display.to_string())
                 };
                 prepared.output = Some(show_schema(&column, name_is_all(variable)));
             }
@@ -1016,12 +1023,20 @@ fn is_datafusion_setting(set: &ast::Set) -> bool {
     matches!(set, ast::Set::SingleAssignment { variable, .. } if variable.to_string().to_lowercase().starts_with("datafusion."))
 }
 
+/// The setting `SHOW` names; PostgreSQL's multi-word spellings are other names for
+/// settings.
 fn show_name(variable: &[ast::Ident]) -> String {
-    variable
+    let name = variable
         .iter()
         .map(|i| i.value.clone())
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(" ");
+    match name.to_ascii_lowercase().as_str() {
+        "transaction isolation level" => "transaction_isolation".into(),
+        "time zone" => "TimeZone".into(),
+        "session authorization" => "session_authorization".into(),
+        _ => name,
+    }
 }
 
 fn name_is_all(variable: &[ast::Ident]) -> bool {

@@ -20,6 +20,8 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("idle_in_transaction_session_timeout", "0"),
     ("idle_session_timeout", "0"),
     ("integer_datetimes", "on"),
+    ("lc_collate", "C"),
+    ("lc_ctype", "C"),
     ("IntervalStyle", "postgres"),
     ("lc_messages", "C"),
     ("lock_timeout", "0"),
@@ -94,6 +96,12 @@ impl Settings {
             Ok(0) | Err(_) => None,
             Ok(ms) => Some(Duration::from_millis(ms)),
         }
+    }
+
+    /// Sets a value the session reports but Grizzly does not act on (the session's user).
+    pub fn set_reported(&mut self, name: &str, value: &str) {
+        self.values
+            .insert(name.to_lowercase(), (name.to_string(), value.to_string()));
     }
 
     /// Back to the default (or forgotten, for a name without one).

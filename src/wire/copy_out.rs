@@ -92,8 +92,10 @@ where
         out.put_i16(-1);
         feed(client, out.split()).await?;
     }
+    // Fed, not flushed: CopyDone leaves with the CommandComplete that follows, as from
+    // PostgreSQL (pg-copy-streams reads the row count from that tag when the copy ends).
     client
-        .send(PgWireBackendMessage::CopyDone(CopyDone::new()))
+        .feed(PgWireBackendMessage::CopyDone(CopyDone::new()))
         .await?;
     Ok(rows)
 }

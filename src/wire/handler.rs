@@ -389,7 +389,13 @@ impl ExtendedQueryHandler for Inner {
                 Some(Entry::Value(statement)) => {
                     let described = self.do_describe_statement(client, &statement).await?;
                     let parameters = described.parameters().map(<[Type]>::to_vec);
-                    (parameters, described_fields(&described))
+                    // A statement that returns no rows (INSERT, CREATE…) is NoData, not
+                    // an empty RowDescription: pgjdbc takes the latter for a result.
+                    let fields = match statement.statement.output {
+                        Some(_) => described_fields(&described),
+                        None => None,
+                    };
+                    (parameters, fields)
                 }
                 Some(Entry::Empty) => (Some(Vec::new()), None),
                 None => return Err(PgWireError::StatementNotFound(name.to_owned())),

@@ -75,6 +75,15 @@ fn decode_text(text: &str, target: &DataType, index: usize) -> Result<ScalarValu
             target,
             index,
         ),
+        // PostgreSQL's date input ignores a time or zone after the date (pgjdbc's
+        // setDate sends `2024-03-01 +00`).
+        DataType::Date32 => {
+            let date = match text.trim().split_once(' ') {
+                Some((day, rest)) if !rest.trim().eq_ignore_ascii_case("BC") => day,
+                _ => text,
+            };
+            cast(ScalarValue::Utf8(Some(date.to_string())), target, index)
+        }
         _ => cast(ScalarValue::Utf8(Some(text.to_string())), target, index),
     }
 }

@@ -89,15 +89,44 @@ pub fn row_description(schema: &Schema, format: &Format) -> Vec<FieldInfo> {
         .iter()
         .enumerate()
         .map(|(i, field)| {
+            let pg_type = field_pg_type(field);
+            let size = type_size(&pg_type);
             FieldInfo::new(
                 field.name().clone(),
                 None,
                 None,
-                field_pg_type(field),
+                pg_type,
                 format.format_for(i),
             )
+            .with_type_size(size)
+            .with_type_modifier(type_modifier(field))
         })
         .collect()
+}
+
+/// `pg_type.typlen`: the byte width of a fixed-width type, -1 for the others.
+fn type_size(pg_type: &Type) -> i16 {
+    match *pg_type {
+        Type::BOOL => 1,
+        Type::INT2 => 2,
+        Type::INT4 | Type::FLOAT4 | Type::DATE => 4,
+        Type::INT8 | Type::FLOAT8 | Type::TIMESTAMP | Type::TIMESTAMPTZ | Type::TIME => 8,
+        _ => -1,
+    }
+}
+
+/// `atttypmod`: a numeric's precision and scale, a varchar's length (each plus the 4
+/// bytes of header PostgreSQL counts), -1 for none.
+fn type_modifier(field: &Field) -> i32 {
+    if let DataType::Decimal128(precision, scale) = field.data_type() {
+        return ((i32::from(*precision) << 16) | (i32::from(*scale) & 0xffff)) + 4;
+    }
+    let declared = field.metadata().get(PG_TYPE_METADATA);
+    let length = declared
+        .and_then(|name| name.strip_prefix("character varying("))
+        .and_then(|rest| rest.strip_suffix(')'))
+        .and_then(|n| n.parse::<i32>().ok());
+    length.map_or(-1, |n| n + 4)
 }
 
 /// Encodes every row of `batch` as a DataRow, each column in the format `fields` gives
