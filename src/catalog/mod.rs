@@ -9,6 +9,7 @@ mod information_schema;
 pub mod partition;
 pub mod pg_catalog;
 mod pg_functions;
+mod pg_vectors;
 pub mod provider;
 
 pub use column::{ColumnDef, ColumnType, TableDef};

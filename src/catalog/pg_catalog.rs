@@ -63,6 +63,11 @@ static STATIC_TABLES: LazyLock<Arc<PgCatalogStaticTables>> = LazyLock::new(|| {
     )
 });
 
+/// The library's static tables (decoded at the first use).
+pub fn static_tables() -> &'static PgCatalogStaticTables {
+    STATIC_TABLES.as_ref()
+}
+
 type Library = PgCatalogSchemaProvider<Arc<dyn CatalogProviderList>, EmptyContextProvider>;
 
 /// The `pg_catalog` schema of one session.
@@ -99,6 +104,9 @@ impl PgCatalog {
     }
 
     fn grizzly_table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        if let Some(table) = super::pg_vectors::table(name)? {
+            return Ok(Some(table));
+        }
         let rows: Rows = match name {
             "pg_namespace" => namespaces,
             "pg_class" => classes,

@@ -65,6 +65,10 @@ pub fn functions(tables: &PgCatalogStaticTables, catalog: &Catalog) -> Vec<Scala
         visible("pg_function_is_visible"),
         visible("pg_collation_is_visible"),
         format(),
+        quote_literal(),
+        json_build_object(),
+        advisory_unlock_all(),
+        to_regtype(signatures.clone()),
         function_text("pg_get_function_result", signatures.clone(), |f| {
             f.result.clone()
         }),
@@ -318,6 +322,101 @@ fn function_text(
     })
 }
 
+/// `to_regtype(name)`: the OID of a type by any of its names (`int4`, `integer`),
+/// NULL if there is none.
+fn to_regtype(signatures: Arc<Signatures>) -> ScalarUDF {
+    let signature = Signature::exact(vec![DataType::Utf8], Volatility::Stable);
+    function("to_regtype", signature, DataType::Int32, move |args| {
+        let oids: Int32Array = args[0]
+            .as_string::<i32>()
+            .iter()
+            .map(|name| {
+                let name = name?
+                    .trim()
+                    .trim_start_matches("pg_catalog.")
+                    .to_ascii_lowercase();
+                signatures.type_oids.get(&name).copied()
+            })
+            .collect();
+        Ok(Arc::new(oids))
+    })
+}
+
+/// `quote_literal(text)`: the value as a string literal, `E'…'` when it holds a
+/// backslash, as PostgreSQL writes it.
+fn quote_literal() -> ScalarUDF {
+    let signature = Signature::any(1, Volatility::Immutable);
+    function("quote_literal", signature, DataType::Utf8, |args| {
+        let texts = datafusion::arrow::compute::cast(&args[0], &DataType::Utf8)?;
+        let quoted: StringArray = texts
+            .as_string::<i32>()
+            .iter()
+            .map(|text| {
+                let text = text?;
+                let body = text.replace('\'', "''");
+                Some(match text.contains('\\') {
+                    true => format!("E'{}'", body.replace('\\', "\\\\")),
+                    false => format!("'{body}'"),
+                })
+            })
+            .collect();
+        Ok(Arc::new(quoted))
+    })
+}
+
+/// `json_build_object(key, value, …)`: a JSON object, as text; values keep their JSON
+/// kind (numbers and booleans bare, text quoted, NULL as null).
+fn json_build_object() -> ScalarUDF {
+    let signature = Signature::variadic_any(Volatility::Stable);
+    function("json_build_object", signature, DataType::Utf8, |args| {
+        if args.len() % 2 != 0 {
+            return Err(DataFusionError::Execution(
+                "argument list must have even number of elements".into(),
+            ));
+        }
+        let rows = args.first().map_or(1, |a| a.len());
+        let texts = args
+            .iter()
+            .map(|a| datafusion::arrow::compute::cast(a, &DataType::Utf8))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let mut out = StringBuilder::new();
+        for row in 0..rows {
+            let mut object = serde_json::Map::new();
+            for pair in 0..args.len() / 2 {
+                let (key, value) = (&texts[2 * pair], &args[2 * pair + 1]);
+                let key = key.as_string::<i32>();
+                if key.is_null(row) {
+                    return Err(DataFusionError::Execution(
+                        "null value not allowed for object key".into(),
+                    ));
+                }
+                let text = texts[2 * pair + 1].as_string::<i32>();
+                let json = if value.is_null(row) {
+                    serde_json::Value::Null
+                } else if value.data_type().is_numeric() || *value.data_type() == DataType::Boolean
+                {
+                    serde_json::from_str(text.value(row))
+                        .unwrap_or_else(|_| serde_json::Value::String(text.value(row).into()))
+                } else {
+                    serde_json::Value::String(text.value(row).into())
+                };
+                object.insert(key.value(row).to_string(), json);
+            }
+            out.append_value(serde_json::Value::Object(object).to_string());
+        }
+        Ok(Arc::new(out.finish()))
+    })
+}
+
+/// `pg_advisory_unlock_all()`: Grizzly has no advisory locks, so none is held (asyncpg's
+/// pool calls it when a connection is given back).
+fn advisory_unlock_all() -> ScalarUDF {
+    let signature = Signature::exact(vec![], Volatility::Volatile);
+    function("pg_advisory_unlock_all", signature, DataType::Null, |_| {
+        Ok(datafusion::arrow::array::new_null_array(&DataType::Null, 1))
+    })
+}
+
 struct FunctionSignature {
     result: String,
     arguments: String,
@@ -326,11 +425,14 @@ struct FunctionSignature {
 /// Every pg_proc function's result and argument types, as `format_type` names them.
 struct Signatures {
     functions: HashMap<i32, FunctionSignature>,
+    /// Type OIDs by pg_type name and by the name format_type gives.
+    type_oids: HashMap<String, i32>,
 }
 
 impl Signatures {
     fn read(tables: &PgCatalogStaticTables) -> Signatures {
         let mut type_names = HashMap::new();
+        let mut type_oids = HashMap::new();
         for batch in tables.pg_type.data() {
             let (Some(oids), Some(names)) =
                 (int_column(batch, "oid"), text_column(batch, "typname"))
@@ -338,7 +440,10 @@ impl Signatures {
                 continue;
             };
             for row in 0..batch.num_rows() {
-                type_names.insert(oids.value(row), sql_type_name(names.value(row)));
+                let sql_name = sql_type_name(names.value(row));
+                type_oids.insert(names.value(row).to_string(), oids.value(row));
+                type_oids.insert(sql_name.clone(), oids.value(row));
+                type_names.insert(oids.value(row), sql_name);
             }
         }
         let type_name = |oid: &str| {
@@ -376,7 +481,10 @@ impl Signatures {
                 functions.insert(oids.value(row), FunctionSignature { result, arguments });
             }
         }
-        Signatures { functions }
+        Signatures {
+            functions,
+            type_oids,
+        }
     }
 }
 
@@ -521,6 +629,9 @@ mod tests {
             (upper.result.as_str(), upper.arguments.as_str()),
             ("text", "text")
         );
+        assert_eq!(signatures.type_oids["integer"], 23);
+        assert_eq!(signatures.type_oids["int4"], 23);
+        assert!(!signatures.type_oids.contains_key("hstore"));
         let series = &signatures.functions[&1067];
         assert_eq!(series.result, "SETOF integer");
         assert_eq!(series.arguments, "integer, integer");

@@ -54,6 +54,7 @@ static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(||
         Arc::new(StripCollate),
         Arc::new(RewritePgCatalogOperator),
         Arc::new(CatalogOperators),
+        Arc::new(Subscripts),
         Arc::new(QualifyCatalogRegclass),
         Arc::new(RewriteRegCastToSubquery::new()),
         Arc::new(ScalarSubqueries),
@@ -220,6 +221,45 @@ fn standard_operator(op: &str) -> Option<BinaryOperator> {
     })
 }
 
+/// `generate_subscripts(a, 1)` as `unnest(range(1, array_length(a, 1) + 1))`: the same
+/// subscripts, and beside `unnest(a)` in a select list DataFusion zips the two as
+/// PostgreSQL runs set-returning functions side by side (SQLAlchemy's key reflection).
+#[derive(Debug)]
+struct Subscripts;
+
+impl SqlStatementRewriteRule for Subscripts {
+    fn rewrite(&self, mut statement: Statement) -> Statement {
+        let _ = visit_expressions_mut(&mut statement, |expr| {
+            let Expr::Function(function) = expr else {
+                return ControlFlow::<()>::Continue(());
+            };
+            if last_part(&function.name).as_deref() != Some("generate_subscripts") {
+                return ControlFlow::Continue(());
+            }
+            let FunctionArguments::List(list) = &function.args else {
+                return ControlFlow::Continue(());
+            };
+            let [FunctionArg::Unnamed(FunctionArgExpr::Expr(array)), FunctionArg::Unnamed(FunctionArgExpr::Expr(dimension))] =
+                list.args.as_slice()
+            else {
+                return ControlFlow::Continue(());
+            };
+            let text =
+                format!("unnest(range(1, CAST(array_length({array}, {dimension}) AS BIGINT) + 1))");
+            let parsed = datafusion::sql::sqlparser::parser::Parser::new(
+                &datafusion::sql::sqlparser::dialect::PostgreSqlDialect {},
+            )
+            .try_with_sql(&text)
+            .and_then(|mut parser| parser.parse_expr());
+            if let Ok(replacement) = parsed {
+                *expr = replacement;
+            }
+            ControlFlow::Continue(())
+        });
+        statement
+    }
+}
+
 /// `'pg_class'::regclass`: PostgreSQL finds an unqualified catalog table through the
 /// search path, which starts with pg_catalog; the library's rewrite looks only in the
 /// current schema, so such a name is qualified first (unless a table of the user's has
@@ -250,7 +290,7 @@ impl SqlStatementRewriteRule for QualifyCatalogRegclass {
     }
 }
 
-/// Scalar subqueries in select lists, and `ARRAY(subquery)` anywhere, made plannable.
+/// Scalar subqueries and `ARRAY(subquery)`, wherever they are, made plannable.
 #[derive(Debug)]
 struct ScalarSubqueries;
 
@@ -266,23 +306,11 @@ struct SubqueryVisitor;
 impl VisitorMut for SubqueryVisitor {
     type Break = ();
 
-    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
-        let SetExpr::Select(select) = query.body.as_mut() else {
-            return ControlFlow::Continue(());
-        };
-        for item in &mut select.projection {
-            let (SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. }) = item
-            else {
-                continue;
-            };
-            if matches!(expr, Expr::Subquery(_)) {
-                scalar_subquery(expr);
-            }
-        }
-        ControlFlow::Continue(())
-    }
-
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        if matches!(expr, Expr::Subquery(_)) {
+            scalar_subquery(expr);
+            return ControlFlow::Continue(());
+        }
         let Expr::Function(function) = expr else {
             return ControlFlow::Continue(());
         };
@@ -313,7 +341,7 @@ impl VisitorMut for SubqueryVisitor {
     }
 }
 
-/// A scalar subquery in a select list made into one DataFusion can decorrelate: its
+/// A scalar subquery made into one DataFusion can decorrelate: its
 /// value aggregated, conditions on the outer row alone (psql's `a.atthasdef`) hoisted into
 /// `CASE WHEN … THEN (subquery) END`, and the only other references to the outer query
 /// equalities with its own columns. Anything else that refers to the outer query becomes
@@ -403,7 +431,7 @@ fn is_join_equality(condition: &Expr, names: &Names) -> bool {
     };
     let side = |e: &Expr| match e {
         Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
-            Some(names.defined.contains(&parts[0].value.to_ascii_lowercase()))
+            Some(names.defined.contains(&relation_of(parts)))
         }
         _ => None,
     };
@@ -508,12 +536,18 @@ impl Visitor for Names {
 
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
         if let Expr::CompoundIdentifier(parts) = expr {
-            if let [qualifier, _, ..] = parts.as_slice() {
-                self.used.insert(qualifier.value.to_ascii_lowercase());
+            if parts.len() >= 2 {
+                self.used.insert(relation_of(parts));
             }
         }
         ControlFlow::Continue(())
     }
+}
+
+/// The relation a qualified column names: `a` in `a.attnum`, `pg_attribute` in
+/// `pg_catalog.pg_attribute.attnum`.
+fn relation_of(parts: &[Ident]) -> String {
+    parts[parts.len() - 2].value.to_ascii_lowercase()
 }
 
 /// The aggregates catalog subqueries use; anything else is taken for a scalar function.

@@ -1097,7 +1097,47 @@ fn param_fields(plan: &LogicalPlan) -> Result<Vec<Option<FieldRef>>> {
         }
         types[index - 1] = data_type;
     }
+    // `$1::smallint`: DataFusion infers no type for a parameter it only casts, but the
+    // cast says what the client should send (asyncpg encodes by the described type).
+    for (index, data_type) in cast_parameters(plan)? {
+        if let Some(slot @ None) = types.get_mut(index) {
+            *slot = Some(Arc::new(Field::new(
+                format!("${}", index + 1),
+                data_type,
+                true,
+            )));
+        }
+    }
     Ok(types)
+}
+
+/// (parameter index, type) of every parameter cast to a type, in plan order.
+fn cast_parameters(plan: &LogicalPlan) -> Result<Vec<(usize, DataType)>> {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    use datafusion::logical_expr::{Cast, Expr, TryCast};
+    let mut found = Vec::new();
+    plan.apply_with_subqueries(|node| {
+        node.apply_expressions(|expr| {
+            expr.apply(|e| {
+                let (inner, data_type) = match e {
+                    Expr::Cast(Cast { expr, field }) => (expr, field.data_type()),
+                    Expr::TryCast(TryCast { expr, field }) => (expr, field.data_type()),
+                    _ => return Ok(TreeNodeRecursion::Continue),
+                };
+                if let Expr::Placeholder(placeholder) = inner.as_ref() {
+                    let index = placeholder
+                        .id
+                        .strip_prefix('$')
+                        .and_then(|n| n.parse::<usize>().ok());
+                    if let Some(index) = index.filter(|i| *i > 0) {
+                        found.push((index - 1, data_type.clone()));
+                    }
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    })?;
+    Ok(found)
 }
 
 /// The column type CREATE TABLE AS gives a query column of this Arrow type.

@@ -1,8 +1,8 @@
 //! COPY … TO STDOUT: a query's rows as COPY data, in PostgreSQL's text, CSV or binary
 //! format.
 //!
-//! The connection sends CopyOutResponse, one CopyData per row (as PostgreSQL does) and
-//! CopyDone, and the statement then completes with `COPY n`. It sends them itself rather
+//! The connection sends CopyOutResponse, one CopyData per row (the first with the header,
+//! as PostgreSQL does) and CopyDone, and the statement then completes with `COPY n`. It sends them itself rather
 //! than through pgwire's `CopyResponse`, which counts messages rather than rows (binary's
 //! header would count as one) and ends a failed copy with CopyFail, a message only a
 //! client may send; here an error or a cancel request mid-copy ends it with an
@@ -77,16 +77,19 @@ where
             },
         )?;
     }
-    if !out.is_empty() {
-        feed(client, out.split()).await?;
-    }
+    // The header goes in one message with the first row, as PostgreSQL sends it
+    // (psycopg's binary row reader expects that).
     let mut rows = 0;
     while let Some(batch) = running.wait(client, stream.next()).await? {
         let batch = batch.map_err(|e| to_pg(&Error::Query(e)))?;
         for row in encode(&batch, format)? {
-            feed(client, row).await?;
+            out.unsplit(row);
+            feed(client, out.split()).await?;
         }
         rows += batch.num_rows();
+    }
+    if !out.is_empty() {
+        feed(client, out.split()).await?;
     }
     if format.binary {
         out.put_i16(-1);

@@ -119,6 +119,10 @@ fn type_size(pg_type: &Type) -> i16 {
 /// bytes of header PostgreSQL counts), -1 for none.
 fn type_modifier(field: &Field) -> i32 {
     if let DataType::Decimal128(precision, scale) = field.data_type() {
+        // numeric(38, 10) is how Grizzly holds a bare `numeric`: no modifier.
+        if (*precision, *scale) == (38, 10) {
+            return -1;
+        }
         return ((i32::from(*precision) << 16) | (i32::from(*scale) & 0xffff)) + 4;
     }
     let declared = field.metadata().get(PG_TYPE_METADATA);
