@@ -32,7 +32,10 @@ const VECTOR_COLUMNS: &[(&str, &str, bool)] = &[
     ("pg_constraint", "conexclop", false),
 ];
 
-static TABLES: LazyLock<Vec<(&'static str, Result<Arc<MemTable>>)>> = LazyLock::new(|| {
+/// Each table by name, or why it did not convert.
+type Converted = Vec<(&'static str, Result<Arc<MemTable>>)>;
+
+static TABLES: LazyLock<Converted> = LazyLock::new(|| {
     let tables = super::pg_catalog::static_tables();
     vec![
         ("pg_index", convert("pg_index", tables.pg_index.data())),
