@@ -455,3 +455,28 @@ async fn idle_connections_are_closed_after_their_timeout() {
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     other.batch_execute("SELECT 1").await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn md5_and_cleartext_methods_check_the_same_passwords() {
+    for method in ["md5", "password"] {
+        let server =
+            TestServer::start_with_env(&["--auth", method], &[("GRIZZLY_PASSWORD", PASSWORD)]);
+        let admin = connect(&server, "grizzly", PASSWORD).await.unwrap();
+        admin
+            .batch_execute("CREATE ROLE app LOGIN PASSWORD 'app-pass'")
+            .await
+            .unwrap();
+        connect(&server, "app", "app-pass").await.unwrap();
+        for (user, password) in [("app", "wrong"), ("grizzly", "wrong"), ("nobody", "x")] {
+            let err = connect(&server, user, password).await.unwrap_err();
+            assert_eq!(
+                failure(&err),
+                (
+                    "28P01".into(),
+                    format!("password authentication failed for user \"{user}\"")
+                ),
+                "{method}"
+            );
+        }
+    }
+}
