@@ -236,3 +236,60 @@ async fn copy_to_errors_and_cancels_leave_the_session_usable() {
         .unwrap();
     assert_usable(&client).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn binary_copy_round_trips_every_type() {
+    let server = TestServer::start();
+    let client = server.client().await;
+    table_with_awkward_values(&client).await;
+    client
+        .batch_execute(
+            "CREATE TABLE b (id int NOT NULL, name text, amount numeric(10,2), day date, \
+             at timestamptz, ok boolean, raw bytea)",
+        )
+        .await
+        .unwrap();
+    let data = copy_out(&client, "COPY t TO STDOUT (FORMAT binary)")
+        .await
+        .unwrap();
+    let sink = client
+        .copy_in("COPY b FROM STDIN (FORMAT binary)")
+        .await
+        .unwrap();
+    futures::pin_mut!(sink);
+    futures::SinkExt::send(&mut sink, Bytes::from(data.clone()))
+        .await
+        .unwrap();
+    assert_eq!(sink.finish().await.unwrap(), 5);
+    let differ: i64 = client
+        .query_one(
+            "SELECT count(*) FROM (SELECT * FROM t EXCEPT SELECT * FROM b) d",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(differ, 0);
+
+    // Data cut before its end marker commits nothing.
+    let sink = client
+        .copy_in("COPY b FROM STDIN (FORMAT binary)")
+        .await
+        .unwrap();
+    futures::pin_mut!(sink);
+    futures::SinkExt::send(&mut sink, Bytes::from(data[..data.len() - 2].to_vec()))
+        .await
+        .unwrap();
+    let err = sink.finish().await.unwrap_err();
+    assert_eq!(
+        sqlstate(&err, "binary data without its end marker"),
+        "22P04"
+    );
+    assert_usable(&client).await;
+    let rows: i64 = client
+        .query_one("SELECT count(*) FROM b", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 5);
+}

@@ -1,7 +1,7 @@
 //! `CopyIn`: one COPY … FROM STDIN in progress, run as a three-stage pipeline.
 //!
 //! The connection's task parses `CopyData` payloads into string columns
-//! (`copy_parse.rs`) and hands every `BATCH_ROWS` rows over a bounded channel to a
+//! (`copy_parse.rs`; binary data through `copy_binary.rs`) and hands every `BATCH_ROWS` rows over a bounded channel to a
 //! blocking worker, which converts them to typed columns (`copy_convert.rs`), fills
 //! defaults for columns the COPY does not list, and pushes them into a `TableWriter`,
 //! whose Parquet encoding, the costliest step, runs on a third thread (`BlockSet`). So
@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::copy::{CopyFormat, BATCH_ROWS};
+use super::copy_binary::BinaryParser;
 use super::copy_convert::{convert_column, Origin};
 use super::copy_parse::{CopyParser, ParsedRows};
 use crate::catalog::TableDef;
@@ -35,10 +36,47 @@ enum Source {
     Constant(ScalarValue),
 }
 
+/// Text and CSV, or binary.
+enum Parser {
+    Text(CopyParser),
+    Binary(BinaryParser),
+}
+
+impl Parser {
+    fn feed(&mut self, data: &[u8]) -> Result<()> {
+        match self {
+            Parser::Text(parser) => parser.feed(data),
+            Parser::Binary(parser) => parser.feed(data),
+        }
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        match self {
+            Parser::Text(parser) => parser.finish(),
+            Parser::Binary(parser) => parser.finish(),
+        }
+    }
+
+    fn take(&mut self) -> ParsedRows {
+        match self {
+            Parser::Text(parser) => parser.take(),
+            Parser::Binary(parser) => parser.take(),
+        }
+    }
+
+    fn buffered_rows(&self) -> usize {
+        match self {
+            Parser::Text(parser) => parser.buffered_rows(),
+            Parser::Binary(parser) => parser.buffered_rows(),
+        }
+    }
+}
+
 pub struct CopyIn {
     table: String,
     input_columns: usize,
-    parser: CopyParser,
+    binary: bool,
+    parser: Parser,
     /// None once the worker has stopped taking batches (it failed) or input ended.
     batches: Option<mpsc::Sender<ParsedRows>>,
     worker: JoinHandle<Result<TableWriter>>,
@@ -82,10 +120,22 @@ impl CopyIn {
             )
             .collect();
         let (sender, receiver) = mpsc::channel(QUEUED_BATCHES);
+        let binary = format.binary;
+        let parser = match binary {
+            true => Parser::Binary(BinaryParser::new(
+                columns
+                    .iter()
+                    .filter_map(|name| def.column(name))
+                    .map(|c| c.column_type.clone())
+                    .collect(),
+            )),
+            false => Parser::Text(CopyParser::new(format, columns.clone())),
+        };
         Ok(CopyIn {
             table: def.name.clone(),
             input_columns: columns.len(),
-            parser: CopyParser::new(format, columns),
+            binary,
+            parser,
             batches: Some(sender),
             worker: tokio::task::spawn_blocking(move || {
                 write_batches(def, sources, receiver, writer)
@@ -100,6 +150,11 @@ impl CopyIn {
 
     pub fn input_columns(&self) -> usize {
         self.input_columns
+    }
+
+    /// Whether the data comes in the binary format.
+    pub fn binary(&self) -> bool {
+        self.binary
     }
 
     /// Takes one `CopyData` payload.

@@ -7,6 +7,7 @@ mod alter;
 mod backup;
 mod client_queries;
 pub mod copy;
+mod copy_binary;
 mod copy_convert;
 mod copy_in;
 mod copy_parse;

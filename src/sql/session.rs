@@ -868,11 +868,6 @@ impl Session {
                     .into(),
             ));
         }
-        if format.binary {
-            return Err(Error::Unsupported(
-                "COPY FROM in binary format is not supported yet; use FORMAT text or csv".into(),
-            ));
-        }
         let name = ddl::table_name(table_name)?;
         let def = self
             .db

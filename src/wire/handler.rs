@@ -198,8 +198,10 @@ where
         }
         Outcome::CopyIn(copy) => {
             let columns = copy.input_columns();
+            let format = i8::from(copy.binary());
             *inner.copy.lock().await = Some(copy);
-            Response::CopyIn(CopyResponse::new(0, columns, stream::empty()))
+            // For COPY IN pgwire sends only the format and column count.
+            Response::CopyIn(CopyResponse::new(format, columns, stream::empty()))
         }
         Outcome::CopyOut {
             schema,

@@ -40,7 +40,6 @@ KNOWN_GAPS = {
     "test_psycopg3.py::test_error_inside_transaction_then_rollback": _NOT_ATOMIC,
     "test_psycopg3.py::test_parameter_types_from_parse":
         "a bare $1 is described as text even when Parse names its type",
-    "test_asyncpg.py::test_copy_records_to_table": "COPY FROM in binary format is not supported",
     "test_sqlalchemy.py::test_inspector_tables_and_schemas": _LIKE_ESCAPE,
     "test_sqlalchemy.py::test_inspector_primary_key":
         "PRIMARY KEY is accepted but not recorded in pg_constraint/pg_index",
