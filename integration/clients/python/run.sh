@@ -26,16 +26,35 @@ fi
 
 data="$(mktemp -d)"
 log="$(mktemp)"
+tls="$(mktemp -d)"
 pid=
-# Stop the server and wait for its clean shutdown before deleting the data directory under it.
+tls_pid=
+# Stop the servers and wait for their clean shutdown before deleting the data directories.
 cleanup() {
-  if [ -n "$pid" ]; then
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  fi
-  rm -rf "$data" "$log"
+  for p in $pid $tls_pid; do
+    kill "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  rm -rf "$data" "$log" "$tls"
 }
 trap cleanup EXIT
+
+# A second server for test_tls.py: TLS only, SCRAM passwords, with a certificate for
+# localhost signed by a CA made here.
+(
+  cd "$tls"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 \
+    -subj "/CN=Grizzly test CA" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr \
+    -subj "/CN=localhost" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >ext.cnf
+  openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+    -out server.crt -days 2 -extfile ext.cnf 2>/dev/null
+)
+GRIZZLY_PASSWORD=tls-secret "$bin" --data-dir "$tls/data" --listen 127.0.0.1:0 --log warn \
+  --auth scram --tls-cert "$tls/server.crt" --tls-key "$tls/server.key" --require-tls \
+  >"$tls/log" 2>&1 &
+tls_pid=$!
 
 "$bin" --data-dir "$data" --listen 127.0.0.1:0 --log warn >"$log" 2>&1 &
 pid=$!
@@ -46,12 +65,21 @@ done
 port="$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$log")"
 [ -n "$port" ] || { echo "grizzly did not start:"; cat "$log"; exit 1; }
 
+for _ in $(seq 100); do
+  grep -q 'listening on' "$tls/log" 2>/dev/null && break
+  sleep 0.1
+done
+tls_port="$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$tls/log")"
+[ -n "$tls_port" ] || { echo "grizzly with TLS did not start:"; cat "$tls/log"; exit 1; }
+
 export GRIZZLY_HOST=127.0.0.1 GRIZZLY_PORT="$port" GRIZZLY_USER=grizzly GRIZZLY_DB=grizzly
+export GRIZZLY_TLS_PORT="$tls_port" GRIZZLY_TLS_CA="$tls/ca.crt" GRIZZLY_TLS_PASSWORD=tls-secret
 export PYTHONDONTWRITEBYTECODE=1
 cd "$here"
 status=0
 python3 -m pytest -q -p no:cacheprovider \
-  test_psycopg2.py test_psycopg3.py test_asyncpg.py test_sqlalchemy.py test_pandas.py "$@" || status=$?
+  test_psycopg2.py test_psycopg3.py test_asyncpg.py test_sqlalchemy.py test_pandas.py \
+  test_tls.py "$@" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "--- server log ---"
   tail -n 50 "$log"
