@@ -106,3 +106,43 @@ async fn bi_tool_catalog_queries_run() {
         problems.join("\n\n")
     );
 }
+
+/// Grafana lists tables on the search path unqualified and reads their columns through
+/// a subquery over `current_setting('search_path')`: PostgreSQL's answers, not empty
+/// ones.
+#[tokio::test(flavor = "multi_thread")]
+async fn grafana_sees_the_tables_on_the_search_path() {
+    let server = TestServer::start();
+    let client = server.client().await;
+    client
+        .batch_execute(
+            "CREATE TABLE bi_orders (id bigint NOT NULL, customer varchar(20), \
+             amount numeric(10,2) DEFAULT 0, placed date, at timestamptz)",
+        )
+        .await
+        .unwrap();
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("integration/bi_queries");
+    let text = std::fs::read_to_string(folder.join("grafana.sql")).unwrap();
+    let queries = queries("grafana", &text);
+    let rows = |messages: Vec<tokio_postgres::SimpleQueryMessage>| -> Vec<Vec<String>> {
+        common::simple_rows(&messages)
+            .into_iter()
+            .map(|row| row.into_iter().map(|v| v.unwrap_or_default()).collect())
+            .collect()
+    };
+    let tables = rows(client.simple_query(&queries[4]).await.unwrap());
+    assert_eq!(tables, vec![vec!["bi_orders".to_string()]]);
+    let columns = rows(client.simple_query(&queries[5]).await.unwrap());
+    assert_eq!(
+        columns,
+        [
+            ["id", "bigint"],
+            ["customer", "character varying"],
+            ["amount", "numeric"],
+            ["placed", "date"],
+            ["at", "timestamp with time zone"],
+        ]
+        .map(|r| r.map(String::from).to_vec())
+        .to_vec()
+    );
+}

@@ -72,13 +72,19 @@ const OID_ALIAS_TYPES: &[&str] = &[
 ];
 
 /// `statements` as parsed from `sql`, rewritten if they read the catalog.
-pub fn adapt(sql: &str, statements: Vec<Statement>) -> Vec<Statement> {
+pub fn adapt(sql: &str, mut statements: Vec<Statement>) -> Vec<Statement> {
     if !statements.iter().any(reads_catalog) {
         return statements;
     }
     // Where the library's parse differs from its rules alone, it replaced a statement
-    // it knows; take that. (Compared as text: the two parses' spans differ.)
-    if let Ok(replaced) = LIBRARY.parse(sql) {
+    // it knows; take that (compared as text: the two parses' spans differ). Not for
+    // the search-path subquery, which the library replaces with '' (so Grafana would
+    // see no tables on the path) and Grizzly answers itself.
+    let library = match search_path_subqueries(&mut statements) {
+        true => None,
+        false => LIBRARY.parse(sql).ok(),
+    };
+    if let Some(replaced) = library {
         let text =
             |statements: &[Statement]| statements.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let ruled: Vec<Statement> = statements
@@ -98,6 +104,67 @@ pub fn adapt(sql: &str, statements: Vec<Statement>) -> Vec<Statement> {
             statement
         })
         .collect()
+}
+
+/// Grafana's "schemas on the search path" subquery (`… FROM generate_series(…) AS i,
+/// string_to_array(current_setting('search_path'), ',') s`): DataFusion cannot take a
+/// scalar function as a FROM item. Grizzly's search path is always `"$user", public`,
+/// which the subquery turns into the current user's name and `public`, so `x IN
+/// (subquery)` becomes `x IN (current_user(), 'public')`. Returns whether any was.
+fn search_path_subqueries(statements: &mut [Statement]) -> bool {
+    let mut replaced = false;
+    for statement in statements {
+        let _ = visit_expressions_mut(statement, |expr| {
+            if let Expr::InSubquery {
+                expr: value,
+                subquery,
+                negated,
+            } = expr
+            {
+                if reads_search_path(subquery) {
+                    let current_user = Expr::Function(Function {
+                        name: ObjectName::from(vec![Ident::new("current_user")]),
+                        uses_odbc_syntax: false,
+                        parameters: FunctionArguments::None,
+                        args: FunctionArguments::List(FunctionArgumentList {
+                            duplicate_treatment: None,
+                            args: vec![],
+                            clauses: vec![],
+                        }),
+                        filter: None,
+                        null_treatment: None,
+                        over: None,
+                        within_group: vec![],
+                    });
+                    let public = Expr::value(Value::SingleQuotedString("public".into()));
+                    *expr = Expr::InList {
+                        expr: value.clone(),
+                        list: vec![current_user, public],
+                        negated: *negated,
+                    };
+                    replaced = true;
+                }
+            }
+            ControlFlow::<()>::Continue(())
+        });
+    }
+    replaced
+}
+
+/// Whether a subquery reads from `string_to_array(current_setting('search_path'), …)`.
+fn reads_search_path(query: &Query) -> bool {
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return false;
+    };
+    select.from.iter().any(|from| {
+        matches!(&from.relation, TableFactor::Table { name, args: Some(_), .. }
+            if last_part(name).as_deref() == Some("string_to_array"))
+            && from
+                .relation
+                .to_string()
+                .to_ascii_lowercase()
+                .contains("search_path")
+    })
 }
 
 /// For text Grizzly's parser rejects: the library's parse, if the text reads the catalog
