@@ -52,7 +52,27 @@ pub fn pg_type(data_type: &DataType) -> Type {
         DataType::Timestamp(_, None) => Type::TIMESTAMP,
         DataType::Timestamp(_, Some(_)) => Type::TIMESTAMPTZ,
         DataType::Time64(_) | DataType::Time32(_) => Type::TIME,
+        DataType::List(item) | DataType::LargeList(item) => array_type(&pg_type(item.data_type())),
         _ => Type::TEXT,
+    }
+}
+
+/// The array type of an element type (text[] for anything without its own).
+fn array_type(element: &Type) -> Type {
+    match *element {
+        Type::BOOL => Type::BOOL_ARRAY,
+        Type::INT2 => Type::INT2_ARRAY,
+        Type::INT4 => Type::INT4_ARRAY,
+        Type::INT8 => Type::INT8_ARRAY,
+        Type::FLOAT4 => Type::FLOAT4_ARRAY,
+        Type::FLOAT8 => Type::FLOAT8_ARRAY,
+        Type::NUMERIC => Type::NUMERIC_ARRAY,
+        Type::BYTEA => Type::BYTEA_ARRAY,
+        Type::DATE => Type::DATE_ARRAY,
+        Type::TIMESTAMP => Type::TIMESTAMP_ARRAY,
+        Type::TIMESTAMPTZ => Type::TIMESTAMPTZ_ARRAY,
+        Type::TIME => Type::TIME_ARRAY,
+        _ => Type::TEXT_ARRAY,
     }
 }
 
@@ -193,6 +213,13 @@ enum Values<'a> {
     Timestamp(TimestampMicrosecondArray, bool),
     /// Cast to microseconds since midnight.
     Time(Time64MicrosecondArray),
+    /// A one-dimensional array: each row's element range, the elements as a column,
+    /// and the element type's OID (for the binary form).
+    List {
+        offsets: Vec<(usize, usize)>,
+        elements: Box<Column<'a>>,
+        element_oid: u32,
+    },
     /// Anything else, formatted as text by Arrow.
     Text(ArrayFormatter<'a>),
 }
@@ -230,6 +257,19 @@ impl<'a> Column<'a> {
             DataType::Time64(_) | DataType::Time32(_) => {
                 let micros = cast(array, DataType::Time64(TimeUnit::Microsecond))?;
                 Values::Time(micros.as_primitive().clone())
+            }
+            DataType::List(item) if !matches!(item.data_type(), DataType::List(_)) => {
+                let list = array.as_list::<i32>();
+                let offsets = list
+                    .offsets()
+                    .windows(2)
+                    .map(|w| (w[0] as usize, w[1] as usize))
+                    .collect();
+                Values::List {
+                    offsets,
+                    elements: Box::new(Column::new(list.values(), binary)?),
+                    element_oid: pg_type(item.data_type()).oid(),
+                }
             }
             _ => {
                 let options = ArrowFormatOptions::default();
@@ -315,6 +355,9 @@ impl Values<'_> {
             Values::Utf8(_) | Values::LargeUtf8(_) | Values::Utf8View(_) => {
                 return self.put_binary(row, out)
             }
+            Values::List {
+                offsets, elements, ..
+            } => put_array_text(out, offsets[row], elements)?,
         }
         Ok(())
     }
@@ -349,9 +392,71 @@ impl Values<'_> {
             Values::Text(formatter) => {
                 write!(out, "{}", formatter.value(row)).map_err(api_error)?
             }
+            Values::List {
+                offsets,
+                elements,
+                element_oid,
+            } => {
+                // array_send: dimensions, has-nulls flag, element type, then each
+                // dimension's length and lower bound, then the elements.
+                let (start, end) = offsets[row];
+                let has_nulls = (start..end).any(|i| elements.is_null(i));
+                out.put_i32(i32::from(end > start));
+                out.put_i32(i32::from(has_nulls));
+                out.put_u32(*element_oid);
+                if end > start {
+                    out.put_i32((end - start) as i32);
+                    out.put_i32(1);
+                }
+                for i in start..end {
+                    elements.encode(i, out)?;
+                }
+            }
         }
         Ok(())
     }
+}
+
+/// An array as PostgreSQL's text output writes it: `{1,2}`, `{a,"b c",NULL}`; an
+/// element is quoted when empty, `NULL`, or holding a brace, comma, quote, backslash or
+/// whitespace, and quotes and backslashes in it are escaped.
+fn put_array_text(
+    out: &mut BytesMut,
+    (start, end): (usize, usize),
+    elements: &Column,
+) -> PgWireResult<()> {
+    out.put_u8(b'{');
+    let mut text = BytesMut::new();
+    for i in start..end {
+        if i > start {
+            out.put_u8(b',');
+        }
+        if elements.is_null(i) {
+            out.put_slice(b"NULL");
+            continue;
+        }
+        text.clear();
+        elements.put_text(i, &mut text)?;
+        let quote = text.is_empty()
+            || text.eq_ignore_ascii_case(b"null")
+            || text
+                .iter()
+                .any(|b| matches!(b, b'{' | b'}' | b',' | b'"' | b'\\') || b.is_ascii_whitespace());
+        if !quote {
+            out.put_slice(&text);
+            continue;
+        }
+        out.put_u8(b'"');
+        for &b in text.iter() {
+            if b == b'"' || b == b'\\' {
+                out.put_u8(b'\\');
+            }
+            out.put_u8(b);
+        }
+        out.put_u8(b'"');
+    }
+    out.put_u8(b'}');
+    Ok(())
 }
 
 /// uint8 values above int8's range are sent as its maximum.
