@@ -64,3 +64,30 @@ async fn table_oids_survive_restarts_and_other_tables() {
         .unwrap();
     assert_eq!(oids(&other).await, after);
 }
+
+/// Catalog queries are rewritten to run on DataFusion; a user's statement sent in the
+/// same query string is not: it answers exactly as when sent alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn rewrites_of_catalog_queries_leave_user_statements_alone() {
+    let server = TestServer::start();
+    let client = server.client().await;
+    client
+        .batch_execute("CREATE TABLE t1 (a int); CREATE TABLE t2 (a int, b int); INSERT INTO t1 VALUES (1); INSERT INTO t2 VALUES (1, 10), (1, 20)")
+        .await
+        .unwrap();
+    // A scalar subquery with two rows: the catalog rewrite would take its max.
+    let user = "SELECT (SELECT b FROM t2 WHERE t2.a = t1.a) AS v FROM t1";
+    let alone = client
+        .simple_query(user)
+        .await
+        .map(|m| common::simple_rows(&m))
+        .map_err(|e| e.to_string());
+    let together = client
+        .simple_query(&format!(
+            "SELECT relname FROM pg_catalog.pg_class WHERE false; {user}"
+        ))
+        .await
+        .map(|m| common::simple_rows(&m))
+        .map_err(|e| e.to_string());
+    assert_eq!(together, alone);
+}

@@ -79,29 +79,30 @@ pub fn adapt(sql: &str, mut statements: Vec<Statement>) -> Vec<Statement> {
     // Where the library's parse differs from its rules alone, it replaced a statement
     // it knows; take that (compared as text: the two parses' spans differ). Not for
     // the search-path subquery, which the library replaces with '' (so Grafana would
-    // see no tables on the path) and Grizzly answers itself.
+    // see no tables on the path) and Grizzly answers itself. Statements that do not
+    // read the catalog stay as they are, whatever else their query string holds.
     let library = match search_path_subqueries(&mut statements) {
         true => None,
         false => LIBRARY.parse(sql).ok(),
     };
-    if let Some(replaced) = library {
-        let text =
-            |statements: &[Statement]| statements.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let ruled: Vec<Statement> = statements
-            .iter()
-            .map(|s| LIBRARY.rewrite(s.clone()))
-            .collect();
-        if text(&replaced) != text(&ruled) {
-            return replaced;
-        }
-    }
+    let library = library.filter(|replaced| replaced.len() == statements.len());
+    let mut replaced = library.map(Vec::into_iter);
     statements
         .into_iter()
-        .map(|mut statement| {
-            for rule in RULES.iter() {
-                statement = rule.rewrite(statement);
+        .map(|statement| {
+            let library_version = replaced.as_mut().and_then(Iterator::next);
+            if !reads_catalog(&statement) {
+                return statement;
             }
-            statement
+            if let Some(library_version) = library_version {
+                let ruled = LIBRARY.rewrite(statement.clone());
+                if library_version.to_string() != ruled.to_string() {
+                    return library_version;
+                }
+            }
+            RULES
+                .iter()
+                .fold(statement, |statement, rule| rule.rewrite(statement))
         })
         .collect()
 }
@@ -167,15 +168,15 @@ fn reads_search_path(query: &Query) -> bool {
     })
 }
 
-/// For text Grizzly's parser rejects: the library's parse, if the text reads the catalog
-/// and the library's statement replacements make it parse.
+/// For text Grizzly's parser rejects: the library's parse, if every statement in it
+/// reads the catalog and the library's statement replacements make it parse.
 pub fn parse_rejected(sql: &str) -> Option<Vec<Statement>> {
     let lower = sql.to_ascii_lowercase();
     if !lower.contains("pg_") && !lower.contains("information_schema") {
         return None;
     }
     let statements = LIBRARY.parse(sql).ok()?;
-    statements.iter().any(reads_catalog).then_some(statements)
+    statements.iter().all(reads_catalog).then_some(statements)
 }
 
 /// Whether a statement names a pg_catalog or information_schema relation, or casts to an
@@ -635,4 +636,19 @@ fn is_aggregate(expr: &Expr) -> bool {
             | "bool_and"
             | "bool_or"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_statements_beside_catalog_queries_are_not_rewritten() {
+        let sql = "SELECT relname FROM pg_catalog.pg_class WHERE false; \
+                   SELECT (SELECT b FROM t2 WHERE t2.a = t1.a) AS v FROM t1";
+        let statements = super::super::dialect::parse(sql).unwrap();
+        let user = statements[1].to_string();
+        let adapted = adapt(sql, statements);
+        assert_eq!(adapted[1].to_string(), user);
+    }
 }
