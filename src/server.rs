@@ -79,11 +79,7 @@ impl Server {
         } else {
             rules
         };
-        let auth = Arc::new(Auth {
-            roles,
-            rules,
-            superuser: access.superuser.clone(),
-        });
+        let auth = Arc::new(Auth { roles, rules });
         let authenticator = Authenticator::new(auth, certificate.as_deref())
             .map_err(|e| Error::InvalidInput(format!("TLS certificate for SCRAM: {e}")))?;
         Ok(Server {

@@ -63,8 +63,15 @@ fn queries(tool: &str, text: &str) -> Vec<String> {
     queries
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn bi_tool_catalog_queries_run() {
+/// The queries of `integration/bi_queries/<tool>.sql`.
+fn tool_queries(tool: &str) -> Vec<String> {
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("integration/bi_queries");
+    let text = std::fs::read_to_string(folder.join(format!("{tool}.sql"))).unwrap();
+    queries(tool, &text)
+}
+
+/// A server with the table the queries were written for.
+async fn server_with_bi_orders() -> (TestServer, tokio_postgres::Client) {
     let server = TestServer::start();
     let client = server.client().await;
     client
@@ -74,12 +81,16 @@ async fn bi_tool_catalog_queries_run() {
         )
         .await
         .unwrap();
-    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("integration/bi_queries");
+    (server, client)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bi_tool_catalog_queries_run() {
+    let (_server, client) = server_with_bi_orders().await;
     let mut problems = Vec::new();
     let mut ran = 0;
     for tool in ["metabase", "grafana", "dbeaver", "superset", "tableau"] {
-        let text = std::fs::read_to_string(folder.join(format!("{tool}.sql"))).unwrap();
-        let queries = queries(tool, &text);
+        let queries = tool_queries(tool);
         assert!(queries.len() >= 5, "{tool}: only {} queries", queries.len());
         for (i, query) in queries.iter().enumerate() {
             let number = i + 1;
@@ -112,18 +123,8 @@ async fn bi_tool_catalog_queries_run() {
 /// ones.
 #[tokio::test(flavor = "multi_thread")]
 async fn grafana_sees_the_tables_on_the_search_path() {
-    let server = TestServer::start();
-    let client = server.client().await;
-    client
-        .batch_execute(
-            "CREATE TABLE bi_orders (id bigint NOT NULL, customer varchar(20), \
-             amount numeric(10,2) DEFAULT 0, placed date, at timestamptz)",
-        )
-        .await
-        .unwrap();
-    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("integration/bi_queries");
-    let text = std::fs::read_to_string(folder.join("grafana.sql")).unwrap();
-    let queries = queries("grafana", &text);
+    let (_server, client) = server_with_bi_orders().await;
+    let queries = tool_queries("grafana");
     let rows = |messages: Vec<tokio_postgres::SimpleQueryMessage>| -> Vec<Vec<String>> {
         common::simple_rows(&messages)
             .into_iter()

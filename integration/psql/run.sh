@@ -5,6 +5,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$here/../.."
+. "$root/integration/grizzly.sh"
 bin="${GRIZZLY_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/grizzly}"
 data="$(mktemp -d)"
 out="$(mktemp)"
@@ -12,14 +13,7 @@ out="$(mktemp)"
 # before deleting the data directory under it.
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data" "$out" "$out.log"' EXIT
 
-"$bin" --data-dir "$data" --listen 127.0.0.1:0 --log warn >"$out.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do
-  grep -q 'listening on' "$out.log" 2>/dev/null && break
-  sleep 0.1
-done
-port="$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$out.log")"
-[ -n "$port" ] || { echo "grizzly did not start:"; cat "$out.log"; exit 1; }
+start_grizzly "$out.log" --data-dir "$data"
 
 PGTZ=UTC psql -X -a -v ON_ERROR_STOP=0 -h 127.0.0.1 -p "$port" -U anyone -d grizzly \
   -f - <"$here/session.sql" >"$out" 2>&1 || true

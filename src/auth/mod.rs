@@ -25,8 +25,6 @@ pub use roles::{Role, Roles};
 pub struct Auth {
     pub roles: Arc<Roles>,
     pub rules: Rules,
-    /// The bootstrap superuser, owner of every object.
-    pub superuser: String,
 }
 
 /// The roles as pgwire's password mechanisms see them.

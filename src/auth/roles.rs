@@ -204,6 +204,16 @@ impl Roles {
         self.state.read().roles.get(name).cloned()
     }
 
+    /// The name of the role with this OID.
+    pub fn name_of(&self, oid: u32) -> Option<String> {
+        let state = self.state.read();
+        state
+            .roles
+            .values()
+            .find(|r| r.oid == oid)
+            .map(|r| r.name.clone())
+    }
+
     pub fn all(&self) -> Vec<Role> {
         self.state.read().roles.values().cloned().collect()
     }

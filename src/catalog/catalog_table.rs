@@ -34,19 +34,15 @@ pub struct Catalog {
 impl Catalog {
     /// Grizzly's tables, in name order.
     pub fn tables(&self) -> Vec<TableDef> {
-        let mut names = self.db.table_names();
-        names.sort();
-        names.iter().filter_map(|n| self.db.table(n)).collect()
+        let mut tables = self.db.tables();
+        tables.sort_by(|a, b| a.name.cmp(&b.name));
+        tables
     }
 
     /// The name of the role with this OID; every object is owned by OID 10, the
     /// bootstrap superuser.
     pub fn role_name(&self, oid: u32) -> Option<String> {
-        self.roles
-            .all()
-            .into_iter()
-            .find(|r| r.oid == oid)
-            .map(|r| r.name)
+        self.roles.name_of(oid)
     }
 
     /// The table's rows now: in its blocks and not yet flushed.

@@ -261,6 +261,17 @@ fn classes(catalog: &Catalog) -> Vec<Row> {
     rows
 }
 
+/// `atttypmod` of numeric(p, s): precision and scale packed, plus PostgreSQL's 4-byte
+/// header.
+pub fn numeric_typmod(precision: u8, scale: i8) -> i32 {
+    ((i32::from(precision) << 16) | (i32::from(scale) & 0xffff)) + 4
+}
+
+/// `atttypmod` of varchar(n).
+pub fn varchar_typmod(max_len: u32) -> i32 {
+    max_len as i32 + 4
+}
+
 /// How PostgreSQL stores a column type: (type OID, length or -1, typmod or -1,
 /// passed by value, alignment, storage).
 fn storage_of(column_type: &ColumnType) -> (i32, i16, i32, bool, &'static str, &'static str) {
@@ -270,15 +281,23 @@ fn storage_of(column_type: &ColumnType) -> (i32, i16, i32, bool, &'static str, &
         ColumnType::BigInt => (20, 8, -1, true, "d", "p"),
         ColumnType::Real => (700, 4, -1, true, "i", "p"),
         ColumnType::Double => (701, 8, -1, true, "d", "p"),
-        ColumnType::Numeric { precision, scale } => {
-            let typmod = ((*precision as i32) << 16 | (*scale as i32 & 0xffff)) + 4;
-            (1700, -1, typmod, false, "i", "m")
-        }
+        ColumnType::Numeric { precision, scale } => (
+            1700,
+            -1,
+            numeric_typmod(*precision, *scale),
+            false,
+            "i",
+            "m",
+        ),
         ColumnType::Text => (25, -1, -1, false, "i", "x"),
-        ColumnType::Varchar { max_len } => {
-            let typmod = max_len.map_or(-1, |n| n as i32 + 4);
-            (1043, -1, typmod, false, "i", "x")
-        }
+        ColumnType::Varchar { max_len } => (
+            1043,
+            -1,
+            max_len.map_or(-1, varchar_typmod),
+            false,
+            "i",
+            "x",
+        ),
         ColumnType::Boolean => (16, 1, -1, true, "c", "p"),
         ColumnType::Date => (1082, 4, -1, true, "i", "p"),
         ColumnType::Timestamp => (1114, 8, -1, true, "d", "p"),

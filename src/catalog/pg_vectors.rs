@@ -10,9 +10,7 @@
 
 use std::sync::{Arc, LazyLock};
 
-use datafusion::arrow::array::{
-    ArrayRef, AsArray, Int16Builder, Int32Builder, ListBuilder, RecordBatch,
-};
+use datafusion::arrow::array::{ArrayRef, AsArray, Int32Builder, ListBuilder, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::catalog::{MemTable, TableProvider};
 use datafusion::error::Result;
@@ -94,7 +92,7 @@ fn convert(table: &str, batches: &[RecordBatch]) -> Result<Arc<MemTable>> {
             .iter()
             .zip(batch.schema().fields())
             .map(|(column, field)| match vector(field.name()) {
-                Some(int2) => Ok(parse_vectors(column, int2)),
+                Some(int2) => parse_vectors(column, int2),
                 None => Ok(column.clone()),
             })
             .collect::<Result<Vec<ArrayRef>>>()?;
@@ -103,44 +101,30 @@ fn convert(table: &str, batches: &[RecordBatch]) -> Result<Arc<MemTable>> {
     Ok(Arc::new(MemTable::try_new(schema, vec![converted])?))
 }
 
-/// `"1 2"` (a vector) or `"{1,2}"` (an array) as a list; NULL stays NULL.
-fn parse_vectors(column: &ArrayRef, int2: bool) -> ArrayRef {
-    let texts = column.as_string::<i32>();
-    let items = |text: &str| -> Vec<i64> {
-        text.trim_matches(|c| c == '{' || c == '}')
+/// `"1 2"` (a vector) or `"{1,2}"` (an array) as a list of int2 or oid; NULL stays NULL.
+fn parse_vectors(column: &ArrayRef, int2: bool) -> Result<ArrayRef> {
+    let mut builder = ListBuilder::new(Int32Builder::new());
+    for text in column.as_string::<i32>().iter() {
+        let Some(text) = text else {
+            builder.append_null();
+            continue;
+        };
+        let items = text
+            .trim_matches(|c| c == '{' || c == '}')
             .split(|c: char| c == ',' || c.is_whitespace())
-            .filter_map(|item| item.parse().ok())
-            .collect()
-    };
-    if int2 {
-        let mut builder = ListBuilder::new(Int16Builder::new());
-        for text in texts.iter() {
-            match text {
-                None => builder.append_null(),
-                Some(text) => {
-                    builder
-                        .values()
-                        .extend(items(text).into_iter().map(|i| Some(i as i16)));
-                    builder.append(true);
-                }
-            }
-        }
-        Arc::new(builder.finish())
-    } else {
-        let mut builder = ListBuilder::new(Int32Builder::new());
-        for text in texts.iter() {
-            match text {
-                None => builder.append_null(),
-                Some(text) => {
-                    builder
-                        .values()
-                        .extend(items(text).into_iter().map(|i| Some(i as i32)));
-                    builder.append(true);
-                }
-            }
-        }
-        Arc::new(builder.finish())
+            .filter_map(|item| item.parse::<i32>().ok());
+        builder.values().extend(items.map(Some));
+        builder.append(true);
     }
+    let lists: ArrayRef = Arc::new(builder.finish());
+    if !int2 {
+        return Ok(lists);
+    }
+    let item = Arc::new(Field::new("item", DataType::Int16, true));
+    Ok(datafusion::arrow::compute::cast(
+        &lists,
+        &DataType::List(item),
+    )?)
 }
 
 #[cfg(test)]
@@ -158,7 +142,8 @@ mod tests {
                 Some(""),
             ])) as ArrayRef),
             true,
-        );
+        )
+        .unwrap();
         let list = vectors.as_list::<i32>();
         assert_eq!(
             list.value(0)

@@ -123,20 +123,7 @@ fn search_path_subqueries(statements: &mut [Statement]) -> bool {
             } = expr
             {
                 if reads_search_path(subquery) {
-                    let current_user = Expr::Function(Function {
-                        name: ObjectName::from(vec![Ident::new("current_user")]),
-                        uses_odbc_syntax: false,
-                        parameters: FunctionArguments::None,
-                        args: FunctionArguments::List(FunctionArgumentList {
-                            duplicate_treatment: None,
-                            args: vec![],
-                            clauses: vec![],
-                        }),
-                        filter: None,
-                        null_treatment: None,
-                        over: None,
-                        within_group: vec![],
-                    });
+                    let current_user = call("current_user", vec![]);
                     let public = Expr::value(Value::SingleQuotedString("public".into()));
                     *expr = Expr::InList {
                         expr: value.clone(),
@@ -442,20 +429,12 @@ fn scalar_subquery(expr: &mut Expr) {
             return;
         }
     }
-    select.selection = inner.into_iter().reduce(|a, b| Expr::BinaryOp {
-        left: Box::new(a),
-        op: BinaryOperator::And,
-        right: Box::new(b),
-    });
+    select.selection = and_all(inner);
     if !aggregated {
         *expr = Expr::value(Value::Null);
         return;
     }
-    if let Some(guard) = outer.into_iter().reduce(|a, b| Expr::BinaryOp {
-        left: Box::new(a),
-        op: BinaryOperator::And,
-        right: Box::new(b),
-    }) {
+    if let Some(guard) = and_all(outer) {
         let value = std::mem::replace(expr, Expr::value(Value::Null));
         *expr = Expr::Case {
             case_token: AttachedToken::empty(),
@@ -468,6 +447,36 @@ fn scalar_subquery(expr: &mut Expr) {
             else_result: None,
         };
     }
+}
+
+/// `a AND b AND …`, None for no conditions.
+fn and_all(conditions: Vec<Expr>) -> Option<Expr> {
+    conditions.into_iter().reduce(|a, b| Expr::BinaryOp {
+        left: Box::new(a),
+        op: BinaryOperator::And,
+        right: Box::new(b),
+    })
+}
+
+/// A call of the function `name`.
+fn call(name: &str, args: Vec<Expr>) -> Expr {
+    Expr::Function(Function {
+        name: ObjectName::from(vec![Ident::new(name)]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(FunctionArgumentList {
+            duplicate_treatment: None,
+            args: args
+                .into_iter()
+                .map(|arg| FunctionArg::Unnamed(FunctionArgExpr::Expr(arg)))
+                .collect(),
+            clauses: vec![],
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: vec![],
+    })
 }
 
 /// The parts of `a AND b AND …`.
@@ -532,20 +541,7 @@ fn aggregate_single_value(sub: &mut Query, aggregate: &str) -> bool {
         return true;
     }
     let inner = std::mem::replace(expr, Expr::value(Value::Null));
-    *expr = Expr::Function(Function {
-        name: ObjectName::from(vec![Ident::new(aggregate)]),
-        uses_odbc_syntax: false,
-        parameters: FunctionArguments::None,
-        args: FunctionArguments::List(FunctionArgumentList {
-            duplicate_treatment: None,
-            args: vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(inner))],
-            clauses: vec![],
-        }),
-        filter: None,
-        null_treatment: None,
-        over: None,
-        within_group: vec![],
-    });
+    *expr = call(aggregate, vec![inner]);
     true
 }
 

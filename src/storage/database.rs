@@ -222,6 +222,17 @@ impl Database {
         self.state.read().manifest.version
     }
 
+    /// Every table's definition.
+    pub fn tables(&self) -> Vec<TableDef> {
+        self.state
+            .read()
+            .manifest
+            .tables
+            .values()
+            .map(|t| t.def.clone())
+            .collect()
+    }
+
     pub fn table_names(&self) -> Vec<String> {
         self.state
             .read()

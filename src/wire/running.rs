@@ -107,11 +107,14 @@ impl Running {
     where
         S: Stream<Item = PgWireResult<DataRow>> + Send + 'static,
     {
+        // The connection is busy until the rows are sent and the stream dropped.
         let busy = self.busy;
+        let rows = rows.map(move |row| {
+            let _ = &busy;
+            row
+        });
         if self.cancel.is_none() && self.deadline.is_none() {
-            return rows
-                .chain(stream::once(async move { drop(busy) }).filter_map(|_| async { None }))
-                .boxed();
+            return rows.boxed();
         }
         let stopped: Arc<Mutex<Option<Error>>> = Arc::default();
         let stop = {
@@ -141,11 +144,8 @@ impl Running {
                 *stopped.lock() = Some(reason);
             }
         };
-        let ending = stream::once(async move {
-            drop(busy);
-            stopped.lock().take().map(|e| Err(to_pg(&e)))
-        })
-        .filter_map(|end| async move { end });
+        let ending = stream::once(async move { stopped.lock().take().map(|e| Err(to_pg(&e))) })
+            .filter_map(|end| async move { end });
         rows.take_until(stop).chain(ending).boxed()
     }
 }

@@ -102,18 +102,13 @@ impl StartupHandler for Inner {
             PgWireFrontendMessage::Startup(ref startup) => {
                 protocol_negotiation(client, startup).await?;
                 save_startup_parameters_to_metadata(client, startup);
-                let user = client.metadata().get(METADATA_USER).cloned();
-                let Some(user) = user.filter(|u| !u.is_empty()) else {
+                let (user, database) = login_names(client);
+                if user.is_empty() {
                     return Err(fatal(
                         "28000",
                         "no PostgreSQL user name specified in startup packet".into(),
                     ));
-                };
-                let database = client
-                    .metadata()
-                    .get(METADATA_DATABASE)
-                    .cloned()
-                    .unwrap_or_else(|| user.clone());
+                }
                 let login = Login {
                     database: &database,
                     user: &user,
@@ -167,11 +162,7 @@ impl Inner {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let user = client
-            .metadata()
-            .get(METADATA_USER)
-            .cloned()
-            .unwrap_or_default();
+        let (user, _) = login_names(client);
         match outcome {
             Ok(AuthOutcome::InProgress) => Ok(()),
             Ok(AuthOutcome::Authenticated { final_message, .. }) => {
@@ -195,16 +186,7 @@ impl Inner {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let auth = self.authenticator.auth();
-        let user = client
-            .metadata()
-            .get(METADATA_USER)
-            .cloned()
-            .unwrap_or_default();
-        let database = client
-            .metadata()
-            .get(METADATA_DATABASE)
-            .cloned()
-            .unwrap_or_else(|| user.clone());
+        let (user, database) = login_names(client);
         // A trusted connection under a name no role has is trusted fully; a role that
         // exists keeps its own attributes.
         let superuser = match auth.roles.get(&user) {
@@ -240,6 +222,18 @@ impl Inner {
         let _ = self.parser.session.set(session);
         finish_authentication(client, &server_parameters()).await
     }
+}
+
+/// The user and database the start-up packet names (the database defaults to the user,
+/// as in PostgreSQL; an absent user is empty).
+fn login_names(client: &impl ClientInfo) -> (String, String) {
+    let metadata = client.metadata();
+    let user = metadata.get(METADATA_USER).cloned().unwrap_or_default();
+    let database = metadata
+        .get(METADATA_DATABASE)
+        .cloned()
+        .unwrap_or_else(|| user.clone());
+    (user, database)
 }
 
 /// The settings a start-up packet carries: parameters other than user, database and

@@ -35,6 +35,7 @@ use super::format::{
     put_numeric_binary, put_time, put_timestamp, put_timestamp_binary,
 };
 use crate::catalog::column::PG_TYPE_METADATA;
+use crate::catalog::pg_catalog::{numeric_typmod, varchar_typmod};
 
 /// The PostgreSQL type a column of this Arrow type is described as.
 pub fn pg_type(data_type: &DataType) -> Type {
@@ -143,14 +144,14 @@ fn type_modifier(field: &Field) -> i32 {
         if (*precision, *scale) == (38, 10) {
             return -1;
         }
-        return ((i32::from(*precision) << 16) | (i32::from(*scale) & 0xffff)) + 4;
+        return numeric_typmod(*precision, *scale);
     }
     let declared = field.metadata().get(PG_TYPE_METADATA);
     let length = declared
         .and_then(|name| name.strip_prefix("character varying("))
         .and_then(|rest| rest.strip_suffix(')'))
-        .and_then(|n| n.parse::<i32>().ok());
-    length.map_or(-1, |n| n + 4)
+        .and_then(|n| n.parse::<u32>().ok());
+    length.map_or(-1, varchar_typmod)
 }
 
 /// Encodes every row of `batch` as a DataRow, each column in the format `fields` gives

@@ -15,6 +15,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$here/../../.."
+. "$root/integration/grizzly.sh"
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get update -qq
@@ -45,14 +46,7 @@ else
   bin="${GRIZZLY_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/grizzly}"
   data="$(mktemp -d)"
   log="$(mktemp)"
-  "$bin" --data-dir "$data" --listen 127.0.0.1:0 --log warn >"$log" 2>&1 &
-  pid=$!
-  for _ in $(seq 100); do
-    grep -q 'listening on' "$log" 2>/dev/null && break
-    sleep 0.1
-  done
-  port="$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$log")"
-  [ -n "$port" ] || { echo "grizzly did not start:"; cat "$log"; exit 1; }
+  start_grizzly "$log" --data-dir "$data"
   user=grizzly
   db=grizzly
 fi

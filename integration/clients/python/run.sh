@@ -5,6 +5,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$here/../../.."
+. "$root/integration/grizzly.sh"
 bin="${GRIZZLY_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/grizzly}"
 
 # Install each missing client (module to import, then the pip requirement that provides it).
@@ -51,26 +52,11 @@ trap cleanup EXIT
   openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
     -out server.crt -days 2 -extfile ext.cnf 2>/dev/null
 )
-GRIZZLY_PASSWORD=tls-secret "$bin" --data-dir "$tls/data" --listen 127.0.0.1:0 --log warn \
-  --auth scram --tls-cert "$tls/server.crt" --tls-key "$tls/server.key" --require-tls \
-  >"$tls/log" 2>&1 &
-tls_pid=$!
-
-"$bin" --data-dir "$data" --listen 127.0.0.1:0 --log warn >"$log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do
-  grep -q 'listening on' "$log" 2>/dev/null && break
-  sleep 0.1
-done
-port="$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$log")"
-[ -n "$port" ] || { echo "grizzly did not start:"; cat "$log"; exit 1; }
-
-for _ in $(seq 100); do
-  grep -q 'listening on' "$tls/log" 2>/dev/null && break
-  sleep 0.1
-done
-tls_port="$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$tls/log")"
-[ -n "$tls_port" ] || { echo "grizzly with TLS did not start:"; cat "$tls/log"; exit 1; }
+GRIZZLY_PASSWORD=tls-secret start_grizzly "$tls/log" --data-dir "$tls/data" --auth scram \
+  --tls-cert "$tls/server.crt" --tls-key "$tls/server.key" --require-tls
+tls_pid=$pid
+tls_port=$port
+start_grizzly "$log" --data-dir "$data"
 
 export GRIZZLY_HOST=127.0.0.1 GRIZZLY_PORT="$port" GRIZZLY_USER=grizzly GRIZZLY_DB=grizzly
 export GRIZZLY_TLS_PORT="$tls_port" GRIZZLY_TLS_CA="$tls/ca.crt" GRIZZLY_TLS_PASSWORD=tls-secret
