@@ -150,6 +150,52 @@ async fn parameter_types_given_by_the_client() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn parameters_without_context_take_their_parse_type() {
+    let server = TestServer::start();
+    let client = server.client().await;
+
+    // Nothing in `SELECT $1` types the parameter: the type Parse names is its type, for
+    // the parameter and for the result column, in both directions of binary format.
+    let stmt = client
+        .prepare_typed("SELECT $1 AS v", &[Type::INT4])
+        .await
+        .unwrap();
+    assert_eq!(stmt.params(), &[Type::INT4]);
+    assert_eq!(stmt.columns()[0].type_(), &Type::INT4);
+    let v: i32 = client.query_one(&stmt, &[&7i32]).await.unwrap().get(0);
+    assert_eq!(v, 7);
+    let stmt = client
+        .prepare_typed("SELECT $1 + $2", &[Type::INT2, Type::INT2])
+        .await
+        .unwrap();
+    assert_eq!(stmt.columns()[0].type_(), &Type::INT2);
+    let v: i16 = client
+        .query_one(&stmt, &[&2i16, &3i16])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(v, 5);
+
+    // Two unknown parameters around an operator are text, as PostgreSQL resolves them;
+    // an unknown beside a typed one takes its type.
+    let stmt = client.prepare("SELECT $1 || $2").await.unwrap();
+    assert_eq!(stmt.params(), &[Type::TEXT, Type::TEXT]);
+    let v: String = client.query_one(&stmt, &[&"x", &"y"]).await.unwrap().get(0);
+    assert_eq!(v, "xy");
+    let stmt = client
+        .prepare_typed("SELECT $1 * $2", &[Type::INT8])
+        .await
+        .unwrap();
+    assert_eq!(stmt.params(), &[Type::INT8, Type::INT8]);
+    let v: i64 = client
+        .query_one(&stmt, &[&6i64, &7i64])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(v, 42);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn parameter_types_inferred_by_the_server() {
     let server = TestServer::start();
     let client = server.client().await;

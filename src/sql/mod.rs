@@ -21,6 +21,7 @@ mod maintenance;
 mod naming;
 mod notices;
 mod numbers;
+mod parameters;
 mod rewrite;
 mod roles;
 mod session;

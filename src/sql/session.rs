@@ -256,9 +256,12 @@ impl Session {
     }
 
     /// Parses one statement for the extended protocol (none for an empty string).
-    pub async fn prepare_sql(&self, sql: &str) -> Result<Option<Prepared>> {
+    /// `types` are the parameter types Parse names (by position, `None` for unknown;
+    /// SQL type names such as `int4`); see `parameters`.
+    pub async fn prepare_sql(&self, sql: &str, types: &[Option<&str>]) -> Result<Option<Prepared>> {
         let version = self.db.manifest_version();
-        if let Some((cached_version, prepared)) = self.plans.lock().get(sql) {
+        let key = plan_key(sql, types);
+        if let Some((cached_version, prepared)) = self.plans.lock().get(&key) {
             if *cached_version == version {
                 return Ok(Some(prepared.clone()));
             }
@@ -267,13 +270,22 @@ impl Session {
         match statements.len() {
             0 => Ok(None),
             1 => {
-                let prepared = self.prepare(statements.remove(0)).await?;
+                let mut statement = statements.remove(0);
+                super::parameters::type_operator_pairs(&mut statement, types);
+                let mut prepared = self.prepare(statement.clone()).await?;
+                let untyped: Vec<usize> = (0..types.len())
+                    .filter(|&i| types[i].is_some() && !has_type(prepared.param_fields.get(i)))
+                    .collect();
+                if !untyped.is_empty() {
+                    super::parameters::cast_to_parse_types(&mut statement, types, &untyped);
+                    prepared = self.prepare(statement).await?;
+                }
                 if prepared.plan.is_some() && !prepared.reads_the_past {
                     let mut plans = self.plans.lock();
                     if plans.len() >= PLAN_CACHE_ENTRIES {
                         plans.clear();
                     }
-                    plans.insert(sql.to_string(), (version, prepared.clone()));
+                    plans.insert(key, (version, prepared.clone()));
                 }
                 Ok(Some(prepared))
             }
@@ -1069,6 +1081,21 @@ fn returns_rows(plan: &LogicalPlan) -> bool {
         plan,
         LogicalPlan::Dml(_) | LogicalPlan::Ddl(_) | LogicalPlan::Statement(_)
     )
+}
+
+/// The plan cache's key: the text and the parameter types Parse named.
+fn plan_key(sql: &str, types: &[Option<&str>]) -> String {
+    let mut key = sql.to_string();
+    for t in types {
+        key.push('\0');
+        key.push_str(t.unwrap_or(""));
+    }
+    key
+}
+
+/// Whether DataFusion gave a parameter a type (a `Null` type is none).
+fn has_type(field: Option<&Option<FieldRef>>) -> bool {
+    matches!(field, Some(Some(f)) if !f.data_type().is_null())
 }
 
 /// Parameter types by position, from DataFusion's inference (`$1` is index 0).

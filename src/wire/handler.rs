@@ -278,7 +278,7 @@ impl QueryParser for StatementParser {
         &self,
         _client: &C,
         sql: &str,
-        _types: &[Option<Type>],
+        types: &[Option<Type>],
     ) -> PgWireResult<Option<Prepared>>
     where
         C: ClientInfo + Unpin + Send + Sync,
@@ -287,7 +287,14 @@ impl QueryParser for StatementParser {
             .session
             .get()
             .ok_or_else(|| to_pg(&Error::Internal("parse before startup".into())))?;
-        session.prepare_sql(sql).await.map_err(|e| to_pg(&e))
+        let types: Vec<Option<&str>> = types
+            .iter()
+            .map(|t| t.as_ref().and_then(super::params::sql_type_name))
+            .collect();
+        session
+            .prepare_sql(sql, &types)
+            .await
+            .map_err(|e| to_pg(&e))
     }
 
     fn get_parameter_types(&self, prepared: &Prepared) -> PgWireResult<Vec<Type>> {

@@ -1,7 +1,8 @@
 //! Decoding Bind parameters into DataFusion values.
 //!
-//! Each parameter's type is the one the client gave in Parse, else the one DataFusion
-//! inferred from the statement, else text. Text-format values are parsed by the target
+//! Each parameter's type is the one DataFusion inferred from the statement (where the
+//! statement gives none, `sql::parameters` casts it to the type the client gave in
+//! Parse), else text. Text-format values are parsed by the target
 //! type as PostgreSQL would parse a literal; binary values are decoded by their wire type
 //! (psycopg 3 sends ints and floats in binary, asyncpg sends everything in binary) and
 //! then cast to the type the statement needs.
@@ -34,7 +35,8 @@ pub fn decode(portal: &Portal<Prepared>) -> Result<Vec<ScalarValue>> {
             .get(index)
             .cloned()
             .flatten()
-            .map(|f| f.data_type().clone());
+            .map(|f| f.data_type().clone())
+            .filter(|t| !t.is_null());
         let target = inferred
             .or_else(|| client_type.as_ref().and_then(arrow_type))
             .unwrap_or(DataType::Utf8);
@@ -63,6 +65,28 @@ pub fn decode(portal: &Portal<Prepared>) -> Result<Vec<ScalarValue>> {
         values.push(value);
     }
     Ok(values)
+}
+
+/// The SQL name of a parameter type Parse may name, for the types parameters decode to
+/// (`None` for unknown and for types Grizzly leaves to the context).
+pub fn sql_type_name(parse_type: &Type) -> Option<&'static str> {
+    Some(match *parse_type {
+        Type::BOOL => "bool",
+        Type::INT2 => "int2",
+        Type::INT4 => "int4",
+        Type::INT8 => "int8",
+        Type::FLOAT4 => "float4",
+        Type::FLOAT8 => "float8",
+        Type::NUMERIC => "numeric",
+        Type::TEXT => "text",
+        Type::VARCHAR => "varchar",
+        Type::BYTEA => "bytea",
+        Type::DATE => "date",
+        Type::TIME => "time",
+        Type::TIMESTAMP => "timestamp",
+        Type::TIMESTAMPTZ => "timestamptz",
+        _ => return None,
+    })
 }
 
 fn decode_text(text: &str, target: &DataType, index: usize) -> Result<ScalarValue> {

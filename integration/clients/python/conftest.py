@@ -38,16 +38,12 @@ KNOWN_GAPS = {
     "test_psycopg2.py::test_named_cursor": "DECLARE/FETCH cursors are not supported",
     "test_psycopg2.py::test_error_in_aborted_transaction": _NOT_ATOMIC,
     "test_psycopg3.py::test_error_inside_transaction_then_rollback": _NOT_ATOMIC,
-    "test_psycopg3.py::test_parameter_types_from_parse":
-        "a bare $1 is described as text even when Parse names its type",
     "test_sqlalchemy.py::test_inspector_tables_and_schemas": _LIKE_ESCAPE,
     "test_sqlalchemy.py::test_inspector_primary_key":
         "PRIMARY KEY is accepted but not recorded in pg_constraint/pg_index",
     "test_sqlalchemy.py::test_reflect_table": _GET_INDEXES,
     "test_pandas.py::test_to_sql_replace": _GET_INDEXES,
     "test_pandas.py::test_read_sql_table": _GET_INDEXES,
-    "test_sqlalchemy.py::test_text_with_bound_parameters[psycopg]":
-        "untyped parameters in $1 || $2 cannot be typed",
 }
 
 
