@@ -27,23 +27,8 @@ const KNOWN_GAPS: &[(&str, usize, &str)] = &[
     ),
     (
         "superset",
-        18,
-        "a boolean compared with the untyped literal 'f'",
-    ),
-    (
-        "superset",
-        25,
-        "LIKE … ESCAPE '/' (only backslash escapes are supported)",
-    ),
-    (
-        "superset",
         37,
         "unnest in a nested derived table (SQLAlchemy's get_indexes)",
-    ),
-    (
-        "tableau",
-        17,
-        "a boolean compared with the untyped literal 't'",
     ),
 ];
 

@@ -55,6 +55,12 @@ pub fn table_oid(table_id: u64) -> i32 {
     16384 + table_id as i32
 }
 
+/// Whether `oid` is one of information_schema's views (numbered from 13001).
+pub fn is_information_schema_view(oid: i64) -> bool {
+    let first = i64::from(INFORMATION_SCHEMA_OID) + 1;
+    (first..first + information_schema::VIEWS.len() as i64).contains(&oid)
+}
+
 /// The static tables, decoded once per process from data compiled into the binary.
 static STATIC_TABLES: LazyLock<Arc<PgCatalogStaticTables>> = LazyLock::new(|| {
     Arc::new(
@@ -244,7 +250,14 @@ fn classes(catalog: &Catalog) -> Vec<Row> {
     let information_schema = information_schema::VIEWS
         .iter()
         .enumerate()
-        .map(|(i, (name, _))| (13001 + i as i32, *name, INFORMATION_SCHEMA_OID, "v"));
+        .map(|(i, (name, _))| {
+            (
+                INFORMATION_SCHEMA_OID + 1 + i as i32,
+                *name,
+                INFORMATION_SCHEMA_OID,
+                "v",
+            )
+        });
     for (oid, name, namespace, kind) in pg_catalog.chain(information_schema) {
         rows.push(vec![
             ("oid", int(oid)),
@@ -467,7 +480,6 @@ pub fn install(
         privilege("has_schema_privilege"),
         privilege("has_database_privilege"),
         privilege("has_any_column_privilege"),
-        lib::create_pg_table_is_visible(),
         lib::format_type::create_format_type_udf(),
         lib::create_pg_get_partkeydef_udf(),
         lib::create_pg_relation_is_publishable_udf(),

@@ -61,6 +61,7 @@ pub fn functions(tables: &PgCatalogStaticTables, catalog: &Catalog) -> Vec<Scala
         no_comment("shobj_description"),
         no_comment("pg_get_serial_sequence"),
         no_comment("pg_get_indexdef"),
+        table_is_visible(),
         visible("pg_type_is_visible"),
         visible("pg_function_is_visible"),
         visible("pg_collation_is_visible"),
@@ -140,6 +141,25 @@ fn pretty_size(bytes: i64) -> String {
         halves >>= 10;
     }
     format!("{} PB", half_rounded(halves))
+}
+
+/// `pg_table_is_visible(oid)`: whether a relation's schema is on the search path, which
+/// holds pg_catalog and public; information_schema's views are not on it.
+fn table_is_visible() -> ScalarUDF {
+    function(
+        "pg_table_is_visible",
+        Signature::any(1, Volatility::Stable),
+        DataType::Boolean,
+        |args| {
+            let oids = datafusion::arrow::compute::cast(&args[0], &DataType::Int64)?;
+            let values: BooleanArray = oids
+                .as_primitive::<Int64Type>()
+                .iter()
+                .map(|oid| oid.map(|oid| !super::pg_catalog::is_information_schema_view(oid)))
+                .collect();
+            Ok(Arc::new(values))
+        },
+    )
 }
 
 /// `pg_type_is_visible(oid)` and its kin: built-in types, functions and collations live

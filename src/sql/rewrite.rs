@@ -1,8 +1,15 @@
 //! Plan rewrites that make DataFusion read values the way PostgreSQL does.
 //!
-//! `bytea_input`: PostgreSQL reads text into bytea by its escape syntax (`'\x0102'` is
-//! two bytes); Arrow's Utf8→Binary cast takes the text's bytes as they are. Every such
-//! cast in a plan becomes a call to `grizzly_bytea_in`, which parses the syntax.
+//! - bytea input: PostgreSQL reads text into bytea by its escape syntax (`'\x0102'` is
+//!   two bytes); Arrow's Utf8→Binary cast takes the text's bytes as they are. Every such
+//!   cast in a plan becomes a call to `grizzly_bytea_in`, which parses the syntax.
+//! - a string literal compared with a boolean or a numeric is read as that type, as
+//!   PostgreSQL reads an untyped literal (`indisprimary = 'f'`, `9.5 < '10'`); DataFusion
+//!   has no boolean = text comparison and would cast `'10'` to the other side's
+//!   numeric(2,1), which cannot hold it.
+//! - `LIKE … ESCAPE`: DataFusion runs LIKE with backslash as the only escape character
+//!   (PostgreSQL's default); a constant pattern with another one (SQLAlchemy's
+//!   `NOT LIKE 'pg/_%' ESCAPE '/'`) is respelled with backslashes.
 
 use std::sync::{Arc, LazyLock};
 
@@ -10,8 +17,10 @@ use datafusion::arrow::array::{Array, AsArray, BinaryBuilder};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DFSchema, Result, ScalarValue};
+use datafusion::logical_expr::expr::Like;
 use datafusion::logical_expr::{
-    create_udf, Cast, ColumnarValue, Expr, ExprSchemable, LogicalPlan, ScalarUDF, Volatility,
+    create_udf, Cast, ColumnarValue, Expr, ExprSchemable, LogicalPlan, Operator, ScalarUDF,
+    Volatility,
 };
 
 use crate::error::Error;
@@ -47,19 +56,33 @@ static BYTEA_IN: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| {
     ))
 });
 
-pub fn bytea_input(plan: LogicalPlan) -> Result<LogicalPlan> {
+pub fn apply(plan: LogicalPlan) -> Result<LogicalPlan> {
     plan.transform_up_with_subqueries(|node| {
-        let schema = node
-            .inputs()
-            .first()
-            .map(|input| input.schema().as_ref().clone())
-            .unwrap_or_else(DFSchema::empty);
+        let mut schema = DFSchema::empty();
+        for input in node.inputs() {
+            schema.merge(input.schema());
+        }
         node.map_expressions(|expr| {
             expr.transform_up(|e| match e {
                 Expr::Cast(Cast { expr, field })
                     if field.data_type() == &DataType::Binary && is_text(&expr, &schema) =>
                 {
                     Ok(Transformed::yes(BYTEA_IN.call(vec![*expr])))
+                }
+                Expr::Like(like) if like.escape_char.is_some_and(|c| c != '\\') => {
+                    Ok(respell_like_escape(like))
+                }
+                Expr::BinaryExpr(mut comparison) if is_comparison(comparison.op) => {
+                    let left = comparison.left.get_type(&schema).ok();
+                    let right = comparison.right.get_type(&schema).ok();
+                    let typed_right = type_string_literal(&mut comparison.right, left.as_ref());
+                    let typed_left = type_string_literal(&mut comparison.left, right.as_ref());
+                    let expr = Expr::BinaryExpr(comparison);
+                    Ok(if typed_left || typed_right {
+                        Transformed::yes(expr)
+                    } else {
+                        Transformed::no(expr)
+                    })
                 }
                 other => Ok(Transformed::no(other)),
             })
@@ -72,5 +95,75 @@ fn is_text(expr: &Expr, schema: &DFSchema) -> bool {
     matches!(
         expr.get_type(schema),
         Ok(DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+    )
+}
+
+/// A string literal, or literals joined with `||` (SQLAlchemy's `'pg/_' || '%'`, or
+/// `$1::varchar || '%'` once the parameter is bound).
+fn constant_text(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Literal(
+            ScalarValue::Utf8(Some(text))
+            | ScalarValue::Utf8View(Some(text))
+            | ScalarValue::LargeUtf8(Some(text)),
+            _,
+        ) => Some(text.clone()),
+        Expr::Cast(Cast { expr, field }) if field.data_type().is_string() => constant_text(expr),
+        Expr::BinaryExpr(concat) if concat.op == Operator::StringConcat => {
+            Some(constant_text(&concat.left)? + &constant_text(&concat.right)?)
+        }
+        _ => None,
+    }
+}
+
+/// `LIKE` with a constant pattern and an escape character other than backslash, as the
+/// same `LIKE` with backslash escapes; any other is left for DataFusion to refuse.
+fn respell_like_escape(mut like: Like) -> Transformed<Expr> {
+    let (Some(escape), Some(pattern)) = (like.escape_char, constant_text(&like.pattern)) else {
+        return Transformed::no(Expr::Like(like));
+    };
+    let mut respelled = String::with_capacity(pattern.len() + 4);
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c == escape {
+            respelled.push('\\');
+            if let Some(escaped) = chars.next() {
+                respelled.push(escaped);
+            }
+        } else if c == '\\' {
+            respelled.push_str("\\\\");
+        } else {
+            respelled.push(c);
+        }
+    }
+    like.pattern = Box::new(Expr::Literal(ScalarValue::Utf8(Some(respelled)), None));
+    like.escape_char = None;
+    Transformed::yes(Expr::Like(like))
+}
+
+/// Casts `literal`, if it is a string literal, to the type it is compared with when
+/// that is a boolean or a numeric (to a numeric wide enough for both); whether it did.
+fn type_string_literal(literal: &mut Box<Expr>, other: Option<&DataType>) -> bool {
+    let Expr::Literal(ScalarValue::Utf8(Some(text)), _) = literal.as_ref() else {
+        return false;
+    };
+    let target = match other {
+        Some(DataType::Boolean) => DataType::Boolean,
+        Some(DataType::Decimal128(_, scale)) => {
+            let digits = text.trim().split_once('.').map_or(0, |(_, f)| f.len());
+            DataType::Decimal128(38, (*scale).max(digits.min(38) as i8))
+        }
+        _ => return false,
+    };
+    let expr = std::mem::replace(literal.as_mut(), Expr::Literal(ScalarValue::Null, None));
+    **literal = Expr::Cast(Cast::new(Box::new(expr), target));
+    true
+}
+
+fn is_comparison(op: Operator) -> bool {
+    use Operator::*;
+    matches!(
+        op,
+        Eq | NotEq | Lt | LtEq | Gt | GtEq | IsDistinctFrom | IsNotDistinctFrom
     )
 }

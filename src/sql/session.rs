@@ -350,7 +350,7 @@ impl Session {
                 } else {
                     self.plan(&prepared.statement).await?
                 };
-                let plan = super::rewrite::bytea_input(plan)?;
+                let plan = super::rewrite::apply(plan)?;
                 prepared.param_fields = param_fields(&plan)?;
                 for index in time_travel::version_params(&mut prepared.statement) {
                     if prepared.param_fields.len() <= index {
@@ -444,7 +444,7 @@ impl Session {
             let plan = if prepared.reads_the_past || stale {
                 let mut statement = prepared.statement.clone();
                 time_travel::bind_version_params(&mut statement, Some(&params))?;
-                let replanned = super::rewrite::bytea_input(self.plan(&statement).await?)?;
+                let replanned = super::rewrite::apply(self.plan(&statement).await?)?;
                 // The client was told the columns at Describe; rows of other columns
                 // cannot be sent under that description.
                 let types = |p: &LogicalPlan| -> Vec<DataType> {
@@ -478,7 +478,8 @@ impl Session {
             let plan = if params.is_empty() {
                 plan
             } else {
-                plan.with_param_values(params)?
+                // Again with the values in place: a LIKE pattern may be a parameter.
+                super::rewrite::apply(plan.with_param_values(params)?)?
             };
             return match self.execute_plan(plan).await? {
                 Outcome::Rows { schema, stream } => Ok(Outcome::Rows {

@@ -29,8 +29,6 @@ URL = f"postgresql://{USER}@{HOST}:{PORT}/{DB}"
 _NUMERIC_SCALE = "a bare numeric is held as numeric(38,10): values print with 10 decimals, not their own scale"
 _NOT_ATOMIC = "transactions are not yet atomic: an error does not abort the transaction block (issue 9)"
 _GET_INDEXES = "SQLAlchemy's get_indexes query (unnest in a nested derived table) does not plan"
-_LIKE_ESCAPE = ("LIKE … ESCAPE with an escape other than backslash is not supported "
-                "(SQLAlchemy's get_schema_names)")
 KNOWN_GAPS = {
     "test_psycopg2.py::test_unconstrained_numeric_keeps_its_scale": _NUMERIC_SCALE,
     "test_psycopg2.py::test_array_results":
@@ -38,7 +36,6 @@ KNOWN_GAPS = {
     "test_psycopg2.py::test_named_cursor": "DECLARE/FETCH cursors are not supported",
     "test_psycopg2.py::test_error_in_aborted_transaction": _NOT_ATOMIC,
     "test_psycopg3.py::test_error_inside_transaction_then_rollback": _NOT_ATOMIC,
-    "test_sqlalchemy.py::test_inspector_tables_and_schemas": _LIKE_ESCAPE,
     "test_sqlalchemy.py::test_inspector_primary_key":
         "PRIMARY KEY is accepted but not recorded in pg_constraint/pg_index",
     "test_sqlalchemy.py::test_reflect_table": _GET_INDEXES,
