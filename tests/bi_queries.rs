@@ -25,11 +25,6 @@ const KNOWN_GAPS: &[(&str, usize, &str)] = &[
         18,
         "pgjdbc's getPrimaryKeys needs information_schema._pg_expandarray",
     ),
-    (
-        "superset",
-        37,
-        "unnest in a nested derived table (SQLAlchemy's get_indexes)",
-    ),
 ];
 
 /// The queries of one file: each follows a `-- <tool>: …` line.

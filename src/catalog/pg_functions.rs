@@ -33,9 +33,15 @@ pub fn functions(tables: &PgCatalogStaticTables, catalog: &Catalog) -> Vec<Scala
     let signatures = SIGNATURES
         .get_or_init(|| Arc::new(Signatures::read(tables)))
         .clone();
-    let no_comment = |name| {
+    // Functions about objects Grizzly has none of (comments, sequences, expression
+    // indexes): NULL, as PostgreSQL answers for an object without one.
+    let null_text = |name| {
         let signature = Signature::one_of(
-            vec![TypeSignature::Any(1), TypeSignature::Any(2)],
+            vec![
+                TypeSignature::Any(1),
+                TypeSignature::Any(2),
+                TypeSignature::Any(3),
+            ],
             Volatility::Stable,
         );
         function(name, signature, DataType::Utf8, |args| {
@@ -56,11 +62,11 @@ pub fn functions(tables: &PgCatalogStaticTables, catalog: &Catalog) -> Vec<Scala
         current_schemas(),
         user_by_id(catalog.clone()),
         size_pretty(),
-        no_comment("col_description"),
-        no_comment("obj_description"),
-        no_comment("shobj_description"),
-        no_comment("pg_get_serial_sequence"),
-        no_comment("pg_get_indexdef"),
+        null_text("col_description"),
+        null_text("obj_description"),
+        null_text("shobj_description"),
+        null_text("pg_get_serial_sequence"),
+        null_text("pg_get_indexdef"),
         table_is_visible(),
         visible("pg_type_is_visible"),
         visible("pg_function_is_visible"),

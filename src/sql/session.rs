@@ -418,9 +418,12 @@ impl Session {
         let _ = ast::visit_expressions(statement, |expr| {
             if let ast::Expr::Function(function) = expr {
                 let name = function.name.to_string().to_lowercase();
-                let known = state.scalar_functions().contains_key(&name)
+                // `unnest` is planned by the SQL planner itself, not looked up.
+                let known = name == "unnest"
+                    || state.scalar_functions().contains_key(&name)
                     || state.aggregate_functions().contains_key(&name)
-                    || state.window_functions().contains_key(&name);
+                    || state.window_functions().contains_key(&name)
+                    || state.table_functions().contains_key(&name);
                 if !known && !name.contains('.') {
                     unknown = Some(name);
                     return std::ops::ControlFlow::Break(());

@@ -28,7 +28,6 @@ URL = f"postgresql://{USER}@{HOST}:{PORT}/{DB}"
 # parametrisation of that test, a key with one covers only that parametrisation.
 _NUMERIC_SCALE = "a bare numeric is held as numeric(38,10): values print with 10 decimals, not their own scale"
 _NOT_ATOMIC = "transactions are not yet atomic: an error does not abort the transaction block (issue 9)"
-_GET_INDEXES = "SQLAlchemy's get_indexes query (unnest in a nested derived table) does not plan"
 KNOWN_GAPS = {
     "test_psycopg2.py::test_unconstrained_numeric_keeps_its_scale": _NUMERIC_SCALE,
     "test_psycopg2.py::test_array_results":
@@ -38,9 +37,6 @@ KNOWN_GAPS = {
     "test_psycopg3.py::test_error_inside_transaction_then_rollback": _NOT_ATOMIC,
     "test_sqlalchemy.py::test_inspector_primary_key":
         "PRIMARY KEY is accepted but not recorded in pg_constraint/pg_index",
-    "test_sqlalchemy.py::test_reflect_table": _GET_INDEXES,
-    "test_pandas.py::test_to_sql_replace": _GET_INDEXES,
-    "test_pandas.py::test_read_sql_table": _GET_INDEXES,
 }
 
 
