@@ -196,6 +196,54 @@ async fn parameters_without_context_take_their_parse_type() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn result_columns_name_the_table_and_column_they_come_from() {
+    let server = TestServer::start();
+    let client = server.client().await;
+    client
+        .batch_execute(
+            "CREATE TABLE t (id int, name text); CREATE TABLE u (a int, b text);
+             INSERT INTO t VALUES (1, 'x'); INSERT INTO u VALUES (1, 'y')",
+        )
+        .await
+        .unwrap();
+    let oid = |table: &str| {
+        let client = &client;
+        let sql = format!("SELECT oid FROM pg_class WHERE relname = '{table}'");
+        async move { client.query_one(&sql, &[]).await.unwrap().get::<_, i32>(0) as u32 }
+    };
+    let (t, u) = (oid("t").await, oid("u").await);
+    // (table OID, column number) per result column, as PostgreSQL 15 reports them.
+    let sources = |sql: &'static str| {
+        let client = &client;
+        async move {
+            let stmt = client.prepare(sql).await.unwrap();
+            let columns = stmt.columns().iter();
+            columns
+                .map(|c| (c.table_oid().unwrap_or(0), c.column_id().unwrap_or(0)))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(sources("SELECT * FROM t").await, [(t, 1), (t, 2)]);
+    assert_eq!(
+        sources("SELECT name AS n, id + 1, id::int, max(id) OVER () FROM t").await,
+        [(t, 2), (0, 0), (t, 1), (0, 0)]
+    );
+    assert_eq!(
+        sources("SELECT u.b, t.id FROM t JOIN u ON t.id = u.a WHERE t.id > 0 ORDER BY 1").await,
+        [(u, 2), (t, 1)]
+    );
+    assert_eq!(
+        sources("SELECT id, count(*) FROM (SELECT id FROM t) s GROUP BY id").await,
+        [(t, 1), (0, 0)]
+    );
+    assert_eq!(
+        sources("SELECT id FROM t UNION SELECT a FROM u").await,
+        [(0, 0)]
+    );
+    assert_eq!(sources("SELECT 1 AS one").await, [(0, 0)]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn parameter_types_inferred_by_the_server() {
     let server = TestServer::start();
     let client = server.client().await;

@@ -23,6 +23,11 @@ pub const COMMIT_TS_COLUMN: &str = "_grizzly_commit_ts";
 /// described as varchar on the wire although Arrow calls both `Utf8`.
 pub const PG_TYPE_METADATA: &str = "grizzly.pg_type";
 
+/// Field metadata keys naming the table (its OID) and column (its attnum) a result
+/// column is taken from, set on described schemas by `sql::sources`.
+pub const TABLE_OID_METADATA: &str = "grizzly.table_oid";
+pub const ATTNUM_METADATA: &str = "grizzly.attnum";
+
 /// The SQL types a column can have.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -26,6 +26,7 @@ mod rewrite;
 mod roles;
 mod session;
 pub mod settings;
+mod sources;
 mod time_travel;
 
 pub use copy_in::CopyIn;

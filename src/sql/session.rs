@@ -363,7 +363,8 @@ impl Session {
                     )));
                 }
                 if returns_rows(&plan) {
-                    prepared.output = Some(super::naming::rename(plan.schema().as_arrow(), &names));
+                    let described = super::naming::rename(plan.schema().as_arrow(), &names);
+                    prepared.output = Some(super::sources::mark(&plan, &described));
                 }
                 if let LogicalPlan::Statement(PlanStatement::Execute(execute)) = &plan {
                     prepared.output = self.sql_prepared.lock().get(&execute.name).cloned();

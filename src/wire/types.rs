@@ -34,7 +34,7 @@ use super::format::{
     is_time_of_day, put_bytea_hex, put_date, put_date_binary, put_float, put_int, put_numeric,
     put_numeric_binary, put_time, put_timestamp, put_timestamp_binary,
 };
-use crate::catalog::column::PG_TYPE_METADATA;
+use crate::catalog::column::{ATTNUM_METADATA, PG_TYPE_METADATA, TABLE_OID_METADATA};
 use crate::catalog::pg_catalog::{numeric_typmod, varchar_typmod};
 
 /// The PostgreSQL type a column of this Arrow type is described as.
@@ -112,10 +112,12 @@ pub fn row_description(schema: &Schema, format: &Format) -> Vec<FieldInfo> {
         .map(|(i, field)| {
             let pg_type = field_pg_type(field);
             let size = type_size(&pg_type);
+            // The table and column it is taken from (`sql::sources`).
+            let source = |key| field.metadata().get(key).and_then(|v| v.parse().ok());
             FieldInfo::new(
                 field.name().clone(),
-                None,
-                None,
+                source(TABLE_OID_METADATA),
+                source(ATTNUM_METADATA).and_then(|attnum: i32| i16::try_from(attnum).ok()),
                 pg_type,
                 format.format_for(i),
             )

@@ -54,8 +54,6 @@ public class JdbcTest {
   // whose name starts with a prefix is reported as "KNOWN GAP" and not counted as failed; a
   // check that matches a prefix and passes counts as failed, as does a prefix that matched no
   // check at all. The expectations stay PostgreSQL's: remove an entry when Grizzly fixes it.
-  static final String NO_TABLE_IN_ROW_DESCRIPTION =
-      "RowDescription carries no table OID and column number";
   static final String[][] KNOWN_GAPS = {
     {"prepared expression select #",
         "a bare numeric is held as numeric(38,10): values print with 10 decimals, not their own scale"},
@@ -63,14 +61,6 @@ public class JdbcTest {
         "sum(bigint) and avg(integer) return bigint and double precision, not numeric"},
     {"avg(integer) is BigDecimal",
         "sum(bigint) and avg(integer) return bigint and double precision, not numeric"},
-    {"Statement getTableName(1)", NO_TABLE_IN_ROW_DESCRIPTION},
-    {"Statement getBaseSchemaName(1)", NO_TABLE_IN_ROW_DESCRIPTION},
-    {"Statement isNullable(id)", NO_TABLE_IN_ROW_DESCRIPTION},
-    {"Statement isNullable(big)", NO_TABLE_IN_ROW_DESCRIPTION},
-    {"PreparedStatement getTableName(1)", NO_TABLE_IN_ROW_DESCRIPTION},
-    {"PreparedStatement getBaseSchemaName(1)", NO_TABLE_IN_ROW_DESCRIPTION},
-    {"PreparedStatement isNullable(id)", NO_TABLE_IN_ROW_DESCRIPTION},
-    {"PreparedStatement isNullable(big)", NO_TABLE_IN_ROW_DESCRIPTION},
     {"getPrimaryKeys",
         "pgjdbc's getPrimaryKeys uses information_schema._pg_expandarray, which is missing"},
   };
