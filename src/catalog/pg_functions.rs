@@ -68,6 +68,7 @@ pub fn functions(tables: &PgCatalogStaticTables, catalog: &Catalog) -> Vec<Scala
         null_text("pg_get_serial_sequence"),
         null_text("pg_get_indexdef"),
         table_is_visible(),
+        type_of(),
         visible("pg_type_is_visible"),
         visible("pg_function_is_visible"),
         visible("pg_collation_is_visible"),
@@ -164,6 +165,22 @@ fn table_is_visible() -> ScalarUDF {
                 .map(|oid| oid.map(|oid| !super::pg_catalog::is_information_schema_view(oid)))
                 .collect();
             Ok(Arc::new(values))
+        },
+    )
+}
+
+/// `pg_typeof(value)`: the name of the value's type, as `format_type` spells it.
+fn type_of() -> ScalarUDF {
+    function(
+        "pg_typeof",
+        Signature::any(1, Volatility::Immutable),
+        DataType::Utf8,
+        |args| {
+            let name = match args[0].data_type() {
+                DataType::Null => "unknown".to_string(),
+                other => sql_type_name(crate::wire::types::pg_type(other).name()),
+            };
+            Ok(Arc::new(StringArray::from(vec![name; args[0].len()])))
         },
     )
 }

@@ -11,7 +11,11 @@
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
-use datafusion::sql::sqlparser::ast::{self, Expr, Ident, SelectItem, SetExpr, Statement};
+use std::ops::ControlFlow;
+
+use datafusion::sql::sqlparser::ast::{
+    self, Expr, Ident, SelectItem, SetExpr, Statement, VisitMut, VisitorMut,
+};
 
 const INTERNAL_PREFIX: &str = "__grizzly_column_";
 
@@ -62,6 +66,36 @@ pub fn alias_select_items(statement: &mut Statement) -> Vec<(String, String)> {
         names.push((alias, name));
     }
     names
+}
+
+/// Casts integer literals in the rows of every VALUES list but an INSERT's own to
+/// integer, as `int4_literals` does for select items: `(VALUES (1), (2)) AS v(x)` has an
+/// integer column in PostgreSQL. (An INSERT's rows take the target's types instead.)
+pub fn int4_values(statement: &mut Statement) {
+    struct Values;
+    impl VisitorMut for Values {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &mut ast::Query) -> ControlFlow<()> {
+            if let SetExpr::Values(values) = query.body.as_mut() {
+                let rows = values
+                    .rows
+                    .iter_mut()
+                    .flat_map(|row| row.content.iter_mut());
+                rows.for_each(int4_literals);
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    if let Statement::Insert(insert) = statement {
+        match insert.source.as_deref_mut() {
+            Some(query) if !matches!(query.body.as_ref(), SetExpr::Values(_)) => {
+                let _ = query.visit(&mut Values);
+            }
+            _ => {}
+        }
+        return;
+    }
+    let _ = statement.visit(&mut Values);
 }
 
 /// PostgreSQL types an integer literal that fits in 32 bits as `integer`; DataFusion as

@@ -7,6 +7,9 @@
 //!   PostgreSQL reads an untyped literal (`indisprimary = 'f'`, `9.5 < '10'`); DataFusion
 //!   has no boolean = text comparison and would cast `'10'` to the other side's
 //!   numeric(2,1), which cannot hold it.
+//! - `sum(bigint)` and `avg` of an integer are numeric, as in PostgreSQL (DataFusion:
+//!   bigint and double precision): their argument is cast to numeric(38,0), and the
+//!   schemas above are rebuilt for the new type.
 //! - `LIKE … ESCAPE`: DataFusion runs LIKE with backslash as the only escape character
 //!   (PostgreSQL's default); a constant pattern with another one (SQLAlchemy's
 //!   `NOT LIKE 'pg/_%' ESCAPE '/'`) is respelled with backslashes.
@@ -57,38 +60,86 @@ static BYTEA_IN: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| {
 });
 
 pub fn apply(plan: LogicalPlan) -> Result<LogicalPlan> {
-    plan.transform_up_with_subqueries(|node| {
-        let mut schema = DFSchema::empty();
-        for input in node.inputs() {
-            schema.merge(input.schema());
-        }
-        node.map_expressions(|expr| {
-            expr.transform_up(|e| match e {
-                Expr::Cast(Cast { expr, field })
-                    if field.data_type() == &DataType::Binary && is_text(&expr, &schema) =>
-                {
-                    Ok(Transformed::yes(BYTEA_IN.call(vec![*expr])))
-                }
-                Expr::Like(like) if like.escape_char.is_some_and(|c| c != '\\') => {
-                    Ok(respell_like_escape(like))
-                }
-                Expr::BinaryExpr(mut comparison) if is_comparison(comparison.op) => {
-                    let left = comparison.left.get_type(&schema).ok();
-                    let right = comparison.right.get_type(&schema).ok();
-                    let typed_right = type_string_literal(&mut comparison.right, left.as_ref());
-                    let typed_left = type_string_literal(&mut comparison.left, right.as_ref());
-                    let expr = Expr::BinaryExpr(comparison);
-                    Ok(if typed_left || typed_right {
-                        Transformed::yes(expr)
-                    } else {
-                        Transformed::no(expr)
-                    })
-                }
-                other => Ok(Transformed::no(other)),
+    let mut retyped = false;
+    let plan = plan
+        .transform_up_with_subqueries(|node| {
+            let mut schema = DFSchema::empty();
+            for input in node.inputs() {
+                schema.merge(input.schema());
+            }
+            node.map_expressions(|expr| {
+                expr.transform_up(|e| match e {
+                    Expr::Cast(Cast { expr, field })
+                        if field.data_type() == &DataType::Binary && is_text(&expr, &schema) =>
+                    {
+                        Ok(Transformed::yes(BYTEA_IN.call(vec![*expr])))
+                    }
+                    Expr::Like(like) if like.escape_char.is_some_and(|c| c != '\\') => {
+                        Ok(respell_like_escape(like))
+                    }
+                    Expr::BinaryExpr(mut comparison) if is_comparison(comparison.op) => {
+                        let left = comparison.left.get_type(&schema).ok();
+                        let right = comparison.right.get_type(&schema).ok();
+                        let typed_right = type_string_literal(&mut comparison.right, left.as_ref());
+                        let typed_left = type_string_literal(&mut comparison.left, right.as_ref());
+                        let expr = Expr::BinaryExpr(comparison);
+                        Ok(if typed_left || typed_right {
+                            Transformed::yes(expr)
+                        } else {
+                            Transformed::no(expr)
+                        })
+                    }
+                    Expr::AggregateFunction(mut f) => {
+                        let cast = integers_as_numeric(f.func.name(), &mut f.params.args, &schema);
+                        retyped |= cast;
+                        Ok(Transformed::new_transformed(
+                            Expr::AggregateFunction(f),
+                            cast,
+                        ))
+                    }
+                    Expr::WindowFunction(mut f) => {
+                        let cast = integers_as_numeric(f.fun.name(), &mut f.params.args, &schema);
+                        retyped |= cast;
+                        Ok(Transformed::new_transformed(Expr::WindowFunction(f), cast))
+                    }
+                    other => Ok(Transformed::no(other)),
+                })
             })
-        })
-    })
-    .map(|t| t.data)
+        })?
+        .data;
+    if !retyped {
+        return Ok(plan);
+    }
+    // The aggregates' result types changed: every schema above them is rebuilt.
+    plan.transform_up_with_subqueries(|node| node.recompute_schema().map(Transformed::yes))
+        .map(|t| t.data)
+}
+
+/// Whether `function` of an argument of `data_type` returns numeric in PostgreSQL where
+/// DataFusion returns an integer or a float: `sum(bigint)` and `avg` of any integer
+/// (DataFusion: bigint and double precision; `sum` of a smaller integer is bigint in both).
+fn numeric_in_postgres(function: &str, data_type: &DataType) -> bool {
+    match function {
+        "sum" => matches!(data_type, DataType::Int64 | DataType::UInt64),
+        "avg" => data_type.is_integer(),
+        _ => false,
+    }
+}
+
+/// Casts the argument of `sum`/`avg` to numeric(38,0) where PostgreSQL's result is
+/// numeric (`numeric_in_postgres`); whether it did. The cast keeps the argument's name,
+/// so the aggregate's column keeps its name too.
+fn integers_as_numeric(function: &str, args: &mut [Expr], schema: &DFSchema) -> bool {
+    let [arg] = args else {
+        return false;
+    };
+    match arg.get_type(schema) {
+        Ok(data_type) if numeric_in_postgres(function, &data_type) => {}
+        _ => return false,
+    }
+    let expr = std::mem::replace(arg, Expr::Literal(ScalarValue::Null, None));
+    *arg = Expr::Cast(Cast::new(Box::new(expr), DataType::Decimal128(38, 0)));
+    true
 }
 
 fn is_text(expr: &Expr, schema: &DFSchema) -> bool {

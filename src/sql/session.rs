@@ -298,6 +298,7 @@ impl Session {
     pub async fn prepare(&self, mut statement: Statement) -> Result<Prepared> {
         super::numbers::expand_exponents(&mut statement);
         let names = super::naming::alias_select_items(&mut statement);
+        super::naming::int4_values(&mut statement);
         let reads_the_past = time_travel::reads_the_past(&mut statement);
         let mut prepared = Prepared {
             statement,

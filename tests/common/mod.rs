@@ -259,7 +259,9 @@ pub async fn copy_in(client: &Client, sql: &str, data: &str) -> Result<u64, toki
 pub async fn blocks(client: &Client, table: &str) -> (i64, i64) {
     let row = client
         .query_one(
-            &format!("SELECT count(*), coalesce(sum(rows), 0) FROM grizzly_blocks('{table}')"),
+            &format!(
+                "SELECT count(*), coalesce(sum(rows), 0)::bigint FROM grizzly_blocks('{table}')"
+            ),
             &[],
         )
         .await

@@ -57,10 +57,6 @@ public class JdbcTest {
   static final String[][] KNOWN_GAPS = {
     {"prepared expression select #",
         "a bare numeric is held as numeric(38,10): values print with 10 decimals, not their own scale"},
-    {"sum(bigint) is BigDecimal",
-        "sum(bigint) and avg(integer) return bigint and double precision, not numeric"},
-    {"avg(integer) is BigDecimal",
-        "sum(bigint) and avg(integer) return bigint and double precision, not numeric"},
     {"getPrimaryKeys",
         "pgjdbc's getPrimaryKeys uses information_schema._pg_expandarray, which is missing"},
   };
