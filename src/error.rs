@@ -64,6 +64,16 @@ pub enum Error {
     /// A cursor name that does not exist (34000).
     #[error("{0}")]
     InvalidCursor(String),
+    /// DECLARE of a cursor name already open (42P03).
+    #[error("{0}")]
+    DuplicateCursor(String),
+    /// A statement that needs a transaction block outside one (25P01).
+    #[error("{0}")]
+    NoActiveTransaction(String),
+    /// An object not in the state the statement needs, such as a forward-only cursor
+    /// asked to move backward (55000).
+    #[error("{0}")]
+    NotInPrerequisiteState(String),
     /// EXECUTE or DEALLOCATE of a statement never prepared (26000).
     #[error("{0}")]
     UndefinedPreparedStatement(String),

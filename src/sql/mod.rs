@@ -11,6 +11,7 @@ mod copy_binary;
 mod copy_convert;
 mod copy_in;
 mod copy_parse;
+mod cursors;
 pub mod ddl;
 mod dialect;
 mod functions;

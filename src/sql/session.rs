@@ -29,6 +29,7 @@ use parking_lot::Mutex;
 use super::client_queries;
 use super::copy::CopyFormat;
 use super::copy_in::CopyIn;
+use super::cursors::Cursors;
 use super::functions::session_functions;
 use super::settings::Settings;
 use super::time_travel;
@@ -66,10 +67,12 @@ pub struct Prepared {
 
 /// What executing a statement produced.
 pub enum Outcome {
-    /// Rows, described by `schema` (which carries PostgreSQL's column names).
+    /// Rows, described by `schema` (which carries PostgreSQL's column names), and the
+    /// command tag's word for them (`SELECT`; `FETCH` for a cursor's).
     Rows {
         schema: SchemaRef,
         stream: SendableRecordBatchStream,
+        tag: &'static str,
     },
     /// A command tag (`CREATE TABLE`) with a row count where PostgreSQL gives one.
     Command {
@@ -130,6 +133,7 @@ pub struct Session {
     user: String,
     superuser: bool,
     transaction: Mutex<Transaction>,
+    cursors: Mutex<Cursors>,
     notices: Notices,
 }
 
@@ -215,6 +219,7 @@ impl Session {
             sql_prepared: Mutex::new(Default::default()),
             settings,
             transaction: Mutex::new(Transaction::default()),
+            cursors: Mutex::new(Cursors::default()),
             notices,
         }
     }
@@ -325,6 +330,16 @@ impl Session {
             | Statement::Close { .. }
             | Statement::LISTEN { .. }
             | Statement::UNLISTEN { .. } => {}
+            // The cursor's query says what its parameters are.
+            Statement::Declare { stmts } => {
+                if let Some(query) = stmts.first().and_then(|d| d.for_query.clone()) {
+                    let query = Box::pin(self.prepare(Statement::Query(query))).await?;
+                    prepared.param_fields = query.param_fields;
+                }
+            }
+            Statement::Fetch { name, .. } => {
+                prepared.output = self.cursors.lock().schema(&name.value);
+            }
             Statement::Set(set) if !is_datafusion_setting(set) => {}
             Statement::ShowVariable { variable } => {
                 let name = show_name(variable);
@@ -487,9 +502,14 @@ impl Session {
                 super::rewrite::apply(plan.with_param_values(params)?)?
             };
             return match self.execute_plan(plan).await? {
-                Outcome::Rows { schema, stream } => Ok(Outcome::Rows {
+                Outcome::Rows {
+                    schema,
+                    stream,
+                    tag,
+                } => Ok(Outcome::Rows {
                     schema: prepared.output.clone().unwrap_or(schema),
                     stream,
+                    tag,
                 }),
                 other => Ok(other),
             };
@@ -545,6 +565,7 @@ impl Session {
             Statement::Discard { object_type } => {
                 if matches!(object_type, ast::DiscardObject::ALL) {
                     *self.settings.lock() = Settings::default();
+                    self.cursors.lock().close_all();
                     self.deallocate_all().await?;
                 }
                 self.forget_plans();
@@ -559,17 +580,35 @@ impl Session {
                 }
                 Ok(Outcome::command("RESET"))
             }
-            // Grizzly has no cursors (drivers close all of them when they reset a
-            // pooled connection) and no notifications to stop listening to.
+            Statement::Declare { stmts } => self.declare(stmts, params).await,
+            Statement::Fetch {
+                name, direction, ..
+            } => {
+                let rows = super::cursors::fetch_count(direction)?;
+                let mut cursor = self.cursors.lock().take(&name.value)?;
+                let batches = cursor.fetch(rows).await;
+                let schema = cursor.schema.clone();
+                self.cursors.lock().put_back(name.value.clone(), cursor);
+                let batches = futures::stream::iter(batches?.into_iter().map(Ok));
+                Ok(Outcome::Rows {
+                    stream: Box::pin(RecordBatchStreamAdapter::new(schema.clone(), batches)),
+                    schema,
+                    tag: "FETCH",
+                })
+            }
             Statement::Close {
                 cursor: ast::CloseCursor::All,
-            } => Ok(Outcome::command("CLOSE CURSOR ALL")),
+            } => {
+                self.cursors.lock().close_all();
+                Ok(Outcome::command("CLOSE CURSOR ALL"))
+            }
             Statement::Close {
                 cursor: ast::CloseCursor::Specific { name },
-            } => Err(Error::InvalidCursor(format!(
-                "cursor \"{}\" does not exist",
-                name.value
-            ))),
+            } => {
+                self.cursors.lock().close(&name.value)?;
+                Ok(Outcome::command("CLOSE CURSOR"))
+            }
+            // No notifications to stop listening to.
             Statement::UNLISTEN { .. } => Ok(Outcome::command("UNLISTEN")),
             Statement::LISTEN { .. } => Err(Error::Unsupported(
                 "LISTEN is not supported: Grizzly sends no notifications".into(),
@@ -582,6 +621,7 @@ impl Session {
                 Ok(Outcome::TransactionStart("BEGIN".into()))
             }
             Statement::Commit { .. } => {
+                self.cursors.lock().end_transaction();
                 let transaction = std::mem::take(&mut *self.transaction.lock());
                 let warning =
                     (!transaction.open).then(|| "there is no transaction in progress".to_string());
@@ -594,6 +634,7 @@ impl Session {
                 savepoint: Some(_), ..
             } => Ok(Outcome::command("ROLLBACK")),
             Statement::Rollback { .. } => {
+                self.cursors.lock().end_transaction();
                 let transaction = std::mem::take(&mut *self.transaction.lock());
                 let warning = (transaction.writes > 0).then(|| {
                     format!(
@@ -615,6 +656,61 @@ impl Session {
                 "statement was not prepared: {other}"
             ))),
         }
+    }
+
+    /// The columns of open cursor `name`, if there is one.
+    pub fn cursor_schema(&self, name: &str) -> Option<SchemaRef> {
+        self.cursors.lock().schema(name)
+    }
+
+    /// `DECLARE name [BINARY] [NO SCROLL] CURSOR [WITH[OUT] HOLD] FOR query`: starts the
+    /// query and keeps its stream for FETCH (see `cursors`).
+    async fn declare(
+        &self,
+        declarations: &[ast::Declare],
+        params: Vec<ScalarValue>,
+    ) -> Result<Outcome> {
+        let [declare] = declarations else {
+            return Err(Error::Syntax("DECLARE names one cursor".into()));
+        };
+        let (Some(ast::DeclareType::Cursor), Some(query), [name]) = (
+            &declare.declare_type,
+            &declare.for_query,
+            declare.names.as_slice(),
+        ) else {
+            return Err(Error::Unsupported(format!(
+                "only DECLARE … CURSOR FOR a query is supported, not \"{declare}\""
+            )));
+        };
+        if declare.scroll == Some(true) {
+            return Err(Error::Unsupported(
+                "SCROLL cursors are not supported; declare it NO SCROLL and fetch forward".into(),
+            ));
+        }
+        if declare.binary == Some(true) {
+            return Err(Error::Unsupported(
+                "BINARY cursors are not supported; fetch in text, or use the extended \
+                 protocol's binary results"
+                    .into(),
+            ));
+        }
+        let hold = declare.hold == Some(true);
+        if !hold && !self.transaction.lock().open {
+            return Err(Error::NoActiveTransaction(
+                "DECLARE CURSOR can only be used in transaction blocks: run BEGIN first, or \
+                 declare it WITH HOLD"
+                    .into(),
+            ));
+        }
+        let prepared = Box::pin(self.prepare(Statement::Query(query.clone()))).await?;
+        let Outcome::Rows { schema, stream, .. } =
+            Box::pin(self.execute(&prepared, params)).await?
+        else {
+            return Err(Error::Internal("a cursor's query returned no rows".into()));
+        };
+        let cursor = super::cursors::Cursor::new(schema, stream, hold);
+        self.cursors.lock().open(name.value.clone(), cursor)?;
+        Ok(Outcome::command("DECLARE CURSOR"))
     }
 
     async fn execute_plan(&self, plan: LogicalPlan) -> Result<Outcome> {
@@ -717,6 +813,7 @@ impl Session {
                 Ok(Outcome::Rows {
                     schema: stream.schema(),
                     stream,
+                    tag: "SELECT",
                 })
             }
         }
@@ -955,7 +1052,7 @@ impl Session {
         };
         let prepared = self.prepare(query).await?;
         match Box::pin(self.execute(&prepared, Vec::new())).await? {
-            Outcome::Rows { schema, stream } => Ok(Outcome::CopyOut {
+            Outcome::Rows { schema, stream, .. } => Ok(Outcome::CopyOut {
                 schema,
                 stream,
                 format,
@@ -1028,7 +1125,11 @@ impl Session {
         };
         let stream = futures::stream::iter(vec![Ok(batch)]);
         let stream = Box::pin(RecordBatchStreamAdapter::new(schema.clone(), stream));
-        Ok(Outcome::Rows { schema, stream })
+        Ok(Outcome::Rows {
+            schema,
+            stream,
+            tag: "SELECT",
+        })
     }
 }
 

@@ -152,6 +152,7 @@ where
         Outcome::Rows {
             schema,
             stream: mut batches,
+            tag,
         } => {
             let fields = Arc::new(row_description(&schema, format));
             // Run the query up to its first batch now, so that an error the query hits
@@ -172,7 +173,9 @@ where
                 };
                 stream::iter(rows.into_iter().map(Ok).chain(err))
             });
-            Response::Query(QueryResponse::new(fields, running.rows(rows)))
+            let mut response = QueryResponse::new(fields, running.rows(rows));
+            response.set_command_tag(tag);
+            Response::Query(response)
         }
         Outcome::Command { tag, rows, oid } => {
             let mut tag = Tag::new(&tag);
@@ -415,7 +418,12 @@ impl ExtendedQueryHandler for Inner {
                     (None, described_fields(&described))
                 }
                 Some(Entry::Empty) => (None, None),
-                None => return Err(PgWireError::PortalNotFound(name.to_owned())),
+                // A cursor is a portal too: psycopg 3 describes its server-side cursors
+                // by name after DECLARE.
+                None => match self.session()?.cursor_schema(name) {
+                    Some(schema) => (None, Some(row_description(&schema, &Format::UnifiedText))),
+                    None => return Err(PgWireError::PortalNotFound(name.to_owned())),
+                },
             },
             other => return Err(PgWireError::InvalidTargetType(other)),
         };
@@ -457,7 +465,11 @@ impl ExtendedQueryHandler for Inner {
         match outcome {
             // pgwire's portal collects every row of an Execute in memory before sending
             // the first; an Execute without a row limit streams them here instead.
-            Outcome::Rows { schema, stream } if max_rows == 0 => {
+            Outcome::Rows {
+                schema,
+                stream,
+                tag,
+            } if max_rows == 0 => {
                 let fields = Arc::new(row_description(&schema, format));
                 let mut encoded = std::pin::pin!(read_ahead(stream, fields));
                 let mut sent = 0;
@@ -467,7 +479,7 @@ impl ExtendedQueryHandler for Inner {
                         sent += 1;
                     }
                 }
-                Ok(Response::Execution(Tag::new("SELECT").with_rows(sent)))
+                Ok(Response::Execution(Tag::new(tag).with_rows(sent)))
             }
             outcome => respond(self, client, running, outcome, format, true).await,
         }

@@ -4,7 +4,8 @@ Covers: parameters sent in binary (%b) and results read in binary (binary cursor
 floats, Decimal, text, bytes, dates and datetimes; server-side prepared statements, both after
 the prepare_threshold of repeated executes and forced with prepare=True; executemany (pipeline
 mode) and an explicit pipeline; cursor.copy() for COPY FROM STDIN (write_row), COPY TO STDOUT
-(rows()) and binary COPY TO (set_types + read_row()); autocommit and transaction blocks; an
+(rows()) and binary COPY TO (set_types + read_row()); server-side (named) cursors, with parameters
+and WITH HOLD; autocommit and transaction blocks; an
 error's sqlstate and diagnostics.
 """
 import datetime as dt
@@ -222,6 +223,28 @@ def test_autocommit_and_transaction_blocks(table):
         assert conn.info.transaction_status == pq.TransactionStatus.IDLE
         assert conn.execute(f"SELECT id FROM {t} ORDER BY id").fetchall() == [(1,), (2,), (3,), (4,)]
         conn.commit()
+
+
+def test_server_side_cursors(table):
+    # A named cursor is DECLARE … CURSOR FOR with bound parameters, a Describe of the
+    # cursor as a portal, then FETCH FORWARD itersize at a time.
+    t = table("pg3_cursor")
+    with psycopg.connect(DSN) as c:
+        c.execute(f"CREATE TABLE {t} (id integer, word text)")
+        c.execute(f"INSERT INTO {t} SELECT n, 'w' || n FROM generate_series(1, 10) AS g(n)")
+        c.commit()
+        with c.cursor(name="pg3_cur") as cur:
+            cur.itersize = 3
+            cur.execute(f"SELECT id, word FROM {t} WHERE id > %s ORDER BY id", (4,))
+            assert [(d.name, d.type_code) for d in cur.description] == [("id", 23), ("word", 25)]
+            assert cur.fetchmany(2) == [(5, "w5"), (6, "w6")]
+            assert [r[0] for r in cur] == [7, 8, 9, 10]
+        c.commit()
+        # WITH HOLD: still readable after the transaction that declared it commits.
+        with c.cursor(name="pg3_held", withhold=True) as cur:
+            cur.execute(f"SELECT id FROM {t} WHERE id <= %s ORDER BY id", (2,))
+            c.commit()
+            assert cur.fetchall() == [(1,), (2,)]
 
 
 def test_error_sqlstate(conn, table):
