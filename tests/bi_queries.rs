@@ -12,11 +12,6 @@ use common::TestServer;
 const KNOWN_GAPS: &[(&str, usize, &str)] = &[
     (
         "metabase",
-        15,
-        "a computed 'schema.table' text cast to regclass (Metabase's describe-fields)",
-    ),
-    (
-        "metabase",
         17,
         "pgjdbc's getPrimaryKeys needs information_schema._pg_expandarray",
     ),

@@ -57,8 +57,41 @@ pub fn table_oid(table_id: u64) -> i32 {
 
 /// Whether `oid` is one of information_schema's views (numbered from 13001).
 pub fn is_information_schema_view(oid: i64) -> bool {
-    let first = i64::from(INFORMATION_SCHEMA_OID) + 1;
+    let first = i64::from(information_schema_oid(0));
     (first..first + information_schema::VIEWS.len() as i64).contains(&oid)
+}
+
+/// The OID of the pg_catalog relation at `index` in the library's list.
+fn pg_catalog_oid(index: usize, name: &str) -> i32 {
+    CATALOG_OIDS
+        .iter()
+        .find(|(catalog, _)| *catalog == name)
+        .map_or(12000 + index as i32, |(_, oid)| *oid)
+}
+
+/// The OID of the information_schema view at `index` in its list.
+fn information_schema_oid(index: usize) -> i32 {
+    INFORMATION_SCHEMA_OID + 1 + index as i32
+}
+
+/// The OID of relation `name` in `schema`, or found on the search path (pg_catalog,
+/// then public) when `schema` is `None`: what `'name'::regclass` resolves to.
+pub fn relation_oid(db: &Database, schema: Option<&str>, name: &str) -> Option<i32> {
+    let in_pg_catalog = || {
+        let index = PG_CATALOG_TABLES.iter().position(|t| *t == name)?;
+        Some(pg_catalog_oid(index, name))
+    };
+    let in_public = || db.table(name).map(|def| table_oid(def.id));
+    match schema {
+        None => in_pg_catalog().or_else(in_public),
+        Some("pg_catalog") => in_pg_catalog(),
+        Some("public") => in_public(),
+        Some("information_schema") => information_schema::VIEWS
+            .iter()
+            .position(|(view, _)| *view == name)
+            .map(information_schema_oid),
+        Some(_) => None,
+    }
 }
 
 /// The static tables, decoded once per process from data compiled into the binary.
@@ -241,18 +274,14 @@ fn classes(catalog: &Catalog) -> Vec<Row> {
         } else {
             "r"
         };
-        let oid = CATALOG_OIDS
-            .iter()
-            .find(|(catalog, _)| catalog == name)
-            .map_or(12000 + i as i32, |(_, oid)| *oid);
-        (oid, *name, PG_CATALOG_OID, kind)
+        (pg_catalog_oid(i, name), *name, PG_CATALOG_OID, kind)
     });
     let information_schema = information_schema::VIEWS
         .iter()
         .enumerate()
         .map(|(i, (name, _))| {
             (
-                INFORMATION_SCHEMA_OID + 1 + i as i32,
+                information_schema_oid(i),
                 *name,
                 INFORMATION_SCHEMA_OID,
                 "v",

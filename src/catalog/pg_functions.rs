@@ -69,6 +69,7 @@ pub fn functions(tables: &PgCatalogStaticTables, catalog: &Catalog) -> Vec<Scala
         null_text("pg_get_indexdef"),
         table_is_visible(),
         type_of(),
+        to_regclass(db.clone()),
         visible("pg_type_is_visible"),
         visible("pg_function_is_visible"),
         visible("pg_collation_is_visible"),
@@ -167,6 +168,68 @@ fn table_is_visible() -> ScalarUDF {
             Ok(Arc::new(values))
         },
     )
+}
+
+/// `to_regclass(name)`: the OID of the relation a possibly qualified, possibly quoted
+/// name (`public."My Table"`) names, NULL if there is none. Casts of computed text to
+/// regclass are planned as this (see `client_queries`).
+fn to_regclass(db: Arc<Database>) -> ScalarUDF {
+    function(
+        "to_regclass",
+        Signature::exact(vec![DataType::Utf8], Volatility::Stable),
+        DataType::Int32,
+        move |args| {
+            let names = args[0].as_string::<i32>();
+            let oids: Int32Array = names
+                .iter()
+                .map(|name| {
+                    let parts = identifier_parts(name?)?;
+                    match parts.as_slice() {
+                        [name] => super::pg_catalog::relation_oid(&db, None, name),
+                        [schema, name] => super::pg_catalog::relation_oid(&db, Some(schema), name),
+                        _ => None,
+                    }
+                })
+                .collect();
+            Ok(Arc::new(oids))
+        },
+    )
+}
+
+/// The parts of a dotted name as PostgreSQL reads it: unquoted parts fold to lower case,
+/// quoted ones keep theirs (`""` is a quote); `None` if it does not parse.
+fn identifier_parts(name: &str) -> Option<Vec<String>> {
+    let mut parts = Vec::new();
+    let mut chars = name.trim().chars().peekable();
+    loop {
+        let mut part = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next()? {
+                    '"' if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        part.push('"');
+                    }
+                    '"' => break,
+                    c => part.push(c),
+                }
+            }
+        } else {
+            while let Some(c) = chars.next_if(|c| *c != '.') {
+                part.extend(c.to_lowercase());
+            }
+        }
+        if part.is_empty() {
+            return None;
+        }
+        parts.push(part);
+        match chars.next() {
+            None => return Some(parts),
+            Some('.') => {}
+            Some(_) => return None,
+        }
+    }
 }
 
 /// `pg_typeof(value)`: the name of the value's type, as `format_type` spells it.

@@ -56,6 +56,7 @@ static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(||
         Arc::new(CatalogOperators),
         Arc::new(Subscripts),
         Arc::new(QualifyCatalogRegclass),
+        Arc::new(RegclassOfText),
         Arc::new(RewriteRegCastToSubquery::new()),
         Arc::new(ScalarSubqueries),
         Arc::new(FixVersionColumnName),
@@ -342,6 +343,60 @@ impl SqlStatementRewriteRule for QualifyCatalogRegclass {
             ControlFlow::<()>::Continue(())
         });
         statement
+    }
+}
+
+/// `format('%I.%I', schema, name)::regclass` (Metabase's describe-fields): a name
+/// computed per row, which the library's rewrite (for literals and parameters, as a
+/// subquery) does not take, is looked up by `to_regclass`. Only expressions that are text
+/// by their form are taken: `indrelid::regclass` turns an OID into a name.
+#[derive(Debug)]
+struct RegclassOfText;
+
+impl SqlStatementRewriteRule for RegclassOfText {
+    fn rewrite(&self, mut statement: Statement) -> Statement {
+        let _ = visit_expressions_mut(&mut statement, |expr| {
+            if let Expr::Cast {
+                data_type,
+                expr: inner,
+                ..
+            } = expr
+            {
+                let regclass = match data_type {
+                    DataType::Regclass => true,
+                    DataType::Custom(name, _) => last_part(name).is_some_and(|n| n == "regclass"),
+                    _ => false,
+                };
+                if regclass && is_text_by_form(inner) {
+                    let name = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
+                    *expr = call("to_regclass", vec![name]);
+                }
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        statement
+    }
+}
+
+/// Whether `expr` is text whatever its operands: a string function's result, a `||`, or
+/// a cast to text.
+fn is_text_by_form(expr: &Expr) -> bool {
+    match expr {
+        Expr::Function(function) => last_part(&function.name).is_some_and(|name| {
+            matches!(
+                name.as_str(),
+                "format" | "concat" | "concat_ws" | "quote_ident" | "lower" | "upper"
+            )
+        }),
+        Expr::BinaryOp {
+            op: BinaryOperator::StringConcat,
+            ..
+        } => true,
+        Expr::Cast { data_type, .. } => {
+            matches!(data_type, DataType::Text | DataType::Varchar(_))
+        }
+        Expr::Nested(inner) => is_text_by_form(inner),
+        _ => false,
     }
 }
 
