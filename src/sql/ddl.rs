@@ -63,6 +63,9 @@ pub fn table_def(create: &ast::CreateTable) -> Result<TableDef> {
         }
         columns.push(def);
     }
+    for constraint in &create.constraints {
+        key_constraint(constraint, &mut columns)?;
+    }
     let next_column_id = columns.len() as u32 + 1;
     let mut def = TableDef {
         id: 0,
@@ -87,6 +90,51 @@ pub fn table_def(create: &ast::CreateTable) -> Result<TableDef> {
     Ok(def)
 }
 
+/// A table constraint of CREATE TABLE: `PRIMARY KEY (a, b)` makes its columns NOT NULL
+/// (its uniqueness is not checked, see `PRIMARY_KEY_NOTICE`); other constraints are refused
+/// rather than ignored.
+fn key_constraint(constraint: &ast::TableConstraint, columns: &mut [ColumnDef]) -> Result<()> {
+    let ast::TableConstraint::PrimaryKey(key) = constraint else {
+        return Err(Error::Unsupported(format!(
+            "constraint \"{constraint}\" is not supported yet; Grizzly checks NOT NULL and \
+             varchar lengths"
+        )));
+    };
+    for column in &key.columns {
+        let ast::Expr::Identifier(ident) = &column.column.expr else {
+            return Err(Error::Unsupported(format!(
+                "a key on the expression \"{}\" is not supported; name columns",
+                column.column.expr
+            )));
+        };
+        let name = normalize_ident(ident);
+        let def = columns.iter_mut().find(|c| c.name == name).ok_or_else(|| {
+            Error::UndefinedColumn(format!("column \"{name}\" named in key does not exist"))
+        })?;
+        def.not_null = true;
+    }
+    Ok(())
+}
+
+/// What CREATE TABLE tells a client whose table declares a PRIMARY KEY.
+pub const PRIMARY_KEY_NOTICE: &str = "PRIMARY KEY is not enforced: Grizzly makes its columns \
+     NOT NULL but does not check that keys are unique, and catalogs list no key";
+
+/// Whether CREATE TABLE declares a primary key, on a column or for the table.
+pub fn declares_primary_key(create: &ast::CreateTable) -> bool {
+    let on_column = create.columns.iter().any(|column| {
+        column
+            .options
+            .iter()
+            .any(|option| matches!(option.option, ColumnOption::PrimaryKey(_)))
+    });
+    let for_table = create
+        .constraints
+        .iter()
+        .any(|c| matches!(c, ast::TableConstraint::PrimaryKey(_)));
+    on_column || for_table
+}
+
 /// A column as CREATE TABLE or ALTER TABLE ... ADD COLUMN declares it, with id `id`.
 pub fn column_def(column: &ast::ColumnDef, id: u32) -> Result<ColumnDef> {
     let mut def = ColumnDef {
@@ -106,7 +154,7 @@ pub fn column_def(column: &ast::ColumnDef, id: u32) -> Result<ColumnDef> {
                 parse_default(&sql).map_err(|e| Error::InvalidInput(e.to_string()))?;
                 def.default = Some(sql);
             }
-            // A primary key implies NOT NULL; uniqueness is not enforced yet.
+            // A primary key implies NOT NULL; see `PRIMARY_KEY_NOTICE`.
             ColumnOption::PrimaryKey(_) => def.not_null = true,
             other => {
                 return Err(Error::Unsupported(format!(

@@ -838,6 +838,9 @@ impl Session {
         let Some(query) = &create.query else {
             self.db
                 .create_table(ddl::table_def(create)?, create.if_not_exists)?;
+            if ddl::declares_primary_key(create) {
+                self.notices.sender().send(ddl::PRIMARY_KEY_NOTICE);
+            }
             return Ok(Outcome::command("CREATE TABLE"));
         };
         // CREATE TABLE … AS SELECT: the query's columns become the table's.
