@@ -28,10 +28,10 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, ParserError> {
     let tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
         .map_err(|e| ParserError::TokenizerError(e.to_string()))?;
-    let tokens = rewrite_user_statements(tokens);
+    let tokens = rewrite_fetch_statements(rewrite_user_statements(tokens));
     let rewritten = rewrite_as_of_timestamp(tokens.clone());
     let rewrote = rewritten.len() != tokens.len();
-    match Parser::new(&dialect)
+    let mut statements = match Parser::new(&dialect)
         .with_tokens_with_locations(rewritten)
         .parse_statements()
     {
@@ -41,7 +41,51 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, ParserError> {
             .with_tokens_with_locations(tokens)
             .parse_statements(),
         result => result,
+    }?;
+    for statement in &mut statements {
+        fetch_first_as_limit(statement);
     }
+    Ok(statements)
+}
+
+/// `FETCH FIRST n ROWS ONLY` (SQL's spelling of LIMIT, which DataFusion does not plan)
+/// as `LIMIT n`; `WITH TIES` and `PERCENT` are left for DataFusion to refuse.
+fn fetch_first_as_limit(statement: &mut Statement) {
+    use datafusion::sql::sqlparser::ast::{Expr, LimitClause, Query, Value, VisitMut, VisitorMut};
+    struct FetchFirst;
+    impl VisitorMut for FetchFirst {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &mut Query) -> std::ops::ControlFlow<()> {
+            let plain = query
+                .fetch
+                .as_ref()
+                .is_some_and(|f| !f.with_ties && !f.percent);
+            let no_limit = match &query.limit_clause {
+                None => true,
+                Some(LimitClause::LimitOffset {
+                    limit: None,
+                    limit_by,
+                    ..
+                }) => limit_by.is_empty(),
+                Some(_) => false,
+            };
+            if plain && no_limit {
+                let one = || Expr::value(Value::Number("1".into(), false));
+                let quantity = query.fetch.take().and_then(|f| f.quantity);
+                let offset = match query.limit_clause.take() {
+                    Some(LimitClause::LimitOffset { offset, .. }) => offset,
+                    _ => None,
+                };
+                query.limit_clause = Some(LimitClause::LimitOffset {
+                    limit: Some(quantity.unwrap_or_else(one)),
+                    offset,
+                    limit_by: Vec::new(),
+                });
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let _ = statement.visit(&mut FetchFirst);
 }
 
 /// PostgreSQL's `CREATE USER name …` is `CREATE ROLE name LOGIN …`, and `ALTER USER` and
@@ -89,6 +133,86 @@ fn rewrite_user_statements(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
                 TokenWithSpan::new(space, span),
             ],
         );
+    }
+    out
+}
+
+/// PostgreSQL's FETCH takes its direction, a FORWARD's count and its FROM/IN as optional
+/// (`FETCH c`, `FETCH FROM c`, `FETCH FORWARD c`, `FETCH 5 c`); sqlparser needs them, so
+/// they are written in: `NEXT`, `1` and `FROM`.
+fn rewrite_fetch_statements(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let is = |i: usize, expected: &[Keyword]| matches!(&tokens[i].token, Token::Word(w) if w.quote_style.is_none() && expected.contains(&w.keyword));
+    let is_number = |i: usize| matches!(tokens[i].token, Token::Number(..));
+    let significant: Vec<usize> = (0..tokens.len())
+        .filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_)))
+        .collect();
+    // (token position to insert before, tokens to insert), in token order.
+    let mut inserts: Vec<(usize, Vec<Token>)> = Vec::new();
+    for (n, &i) in significant.iter().enumerate() {
+        let starts_statement =
+            n == 0 || matches!(tokens[significant[n - 1]].token, Token::SemiColon);
+        if !starts_statement || !is(i, &[Keyword::FETCH]) {
+            continue;
+        }
+        let at = |k: usize| significant.get(n + k).copied();
+        // The direction's tokens: a keyword, a keyword with a count, or a count.
+        let mut k = 1;
+        let mut added = Vec::new();
+        let direction = match at(k) {
+            Some(t) if is(t, &[Keyword::FORWARD, Keyword::BACKWARD]) => {
+                let counted = at(k + 1).is_some_and(|c| is_number(c) || is(c, &[Keyword::ALL]));
+                k += if counted { 2 } else { 1 };
+                if !counted {
+                    added.push(Token::Number("1".into(), false)); // FORWARD is FORWARD 1
+                }
+                true
+            }
+            Some(t) if is(t, &[Keyword::ABSOLUTE, Keyword::RELATIVE]) => {
+                k += 2;
+                true
+            }
+            Some(t)
+                if is(
+                    t,
+                    &[
+                        Keyword::NEXT,
+                        Keyword::PRIOR,
+                        Keyword::FIRST,
+                        Keyword::LAST,
+                        Keyword::ALL,
+                    ],
+                ) || is_number(t) =>
+            {
+                k += 1;
+                true
+            }
+            _ => false,
+        };
+        let Some(next) = at(k) else {
+            continue;
+        };
+        if !direction {
+            added.push(Token::make_keyword("NEXT"));
+        }
+        if !is(next, &[Keyword::FROM, Keyword::IN]) {
+            added.push(Token::make_keyword("FROM"));
+        }
+        if !added.is_empty() {
+            inserts.push((next, added));
+        }
+    }
+    let mut out = tokens.clone();
+    // From the last, so earlier positions stay valid.
+    for (position, added) in inserts.into_iter().rev() {
+        let span = out[position].span;
+        let space = Token::Whitespace(datafusion::sql::sqlparser::tokenizer::Whitespace::Space);
+        let added = added.into_iter().flat_map(|token| {
+            [
+                TokenWithSpan::new(token, span),
+                TokenWithSpan::new(space.clone(), span),
+            ]
+        });
+        out.splice(position..position, added.collect::<Vec<_>>());
     }
     out
 }
