@@ -9,18 +9,7 @@ mod common;
 use common::TestServer;
 
 /// (tool, query number in its file from 1, why it fails on Grizzly).
-const KNOWN_GAPS: &[(&str, usize, &str)] = &[
-    (
-        "metabase",
-        17,
-        "pgjdbc's getPrimaryKeys needs information_schema._pg_expandarray",
-    ),
-    (
-        "metabase",
-        18,
-        "pgjdbc's getPrimaryKeys needs information_schema._pg_expandarray",
-    ),
-];
+const KNOWN_GAPS: &[(&str, usize, &str)] = &[];
 
 /// The queries of one file: each follows a `-- <tool>: …` line.
 fn queries(tool: &str, text: &str) -> Vec<String> {

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Int32Array, Int64Array, ListBuilder, StringArray,
-    StringBuilder,
+    Array, ArrayRef, AsArray, BooleanArray, Int32Array, Int32Builder, Int64Array, ListBuilder,
+    StringArray, StringBuilder, StructBuilder,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Int64Type};
 use datafusion::error::{DataFusionError, Result};
@@ -70,6 +70,7 @@ pub fn functions(tables: &PgCatalogStaticTables, catalog: &Catalog) -> Vec<Scala
         table_is_visible(),
         type_of(),
         to_regclass(db.clone()),
+        expand_array(),
         visible("pg_type_is_visible"),
         visible("pg_function_is_visible"),
         visible("pg_collation_is_visible"),
@@ -230,6 +231,45 @@ fn identifier_parts(name: &str) -> Option<Vec<String>> {
             Some(_) => return None,
         }
     }
+}
+
+/// `_pg_expandarray(ints)` (information_schema's, which pgjdbc's getPrimaryKeys calls):
+/// each element with its position, as a list of `{x, n}` that `client_queries` unnests;
+/// PostgreSQL's is a set-returning function of the same rows.
+fn expand_array() -> ScalarUDF {
+    let int = |name| Arc::new(Field::new(name, DataType::Int32, true));
+    let element = DataType::Struct(vec![int("x"), int("n")].into());
+    let returns = DataType::List(Arc::new(Field::new("item", element.clone(), true)));
+    function(
+        "_pg_expandarray",
+        Signature::any(1, Volatility::Immutable),
+        returns,
+        move |args| {
+            let item = Arc::new(Field::new("item", DataType::Int32, true));
+            let lists = datafusion::arrow::compute::cast(&args[0], &DataType::List(item))?;
+            let lists = lists.as_list::<i32>();
+            let DataType::Struct(fields) = &element else {
+                unreachable!("the element type is a struct")
+            };
+            let mut builder = ListBuilder::new(StructBuilder::from_fields(fields.clone(), 0));
+            for list in lists.iter() {
+                let Some(list) = list else {
+                    builder.append_null();
+                    continue;
+                };
+                let entries = builder.values();
+                for (position, value) in list.as_primitive::<Int32Type>().iter().enumerate() {
+                    let x = entries.field_builder::<Int32Builder>(0).expect("x is int");
+                    x.append_option(value);
+                    let n = entries.field_builder::<Int32Builder>(1).expect("n is int");
+                    n.append_value(position as i32 + 1);
+                    entries.append(true);
+                }
+                builder.append(true);
+            }
+            Ok(Arc::new(builder.finish()))
+        },
+    )
 }
 
 /// `pg_typeof(value)`: the name of the value's type, as `format_type` spells it.

@@ -22,10 +22,10 @@ use std::sync::{Arc, LazyLock};
 
 use datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken;
 use datafusion::sql::sqlparser::ast::{
-    visit_expressions, visit_expressions_mut, visit_relations, BinaryOperator, CaseWhen, CastKind,
-    DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList,
-    FunctionArguments, GroupByExpr, Ident, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr,
-    Statement, TableFactor, Value, Visit, VisitMut, Visitor, VisitorMut,
+    visit_expressions, visit_expressions_mut, visit_relations, AccessExpr, BinaryOperator,
+    CaseWhen, CastKind, DataType, Expr, Function, FunctionArg, FunctionArgExpr,
+    FunctionArgumentList, FunctionArguments, GroupByExpr, Ident, ObjectName, ObjectNamePart, Query,
+    SelectItem, SetExpr, Statement, TableFactor, Value, Visit, VisitMut, Visitor, VisitorMut,
 };
 use datafusion_pg_catalog::pg_catalog::PG_CATALOG_TABLES;
 use datafusion_pg_catalog::sql::rules::{
@@ -57,6 +57,7 @@ static RULES: LazyLock<Vec<Arc<dyn SqlStatementRewriteRule>>> = LazyLock::new(||
         Arc::new(Subscripts),
         Arc::new(QualifyCatalogRegclass),
         Arc::new(RegclassOfText),
+        Arc::new(ExpandArray),
         Arc::new(RewriteRegCastToSubquery::new()),
         Arc::new(ScalarSubqueries),
         Arc::new(FixVersionColumnName),
@@ -371,6 +372,51 @@ impl SqlStatementRewriteRule for RegclassOfText {
                     let name = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
                     *expr = call("to_regclass", vec![name]);
                 }
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        statement
+    }
+}
+
+/// pgjdbc's getPrimaryKeys: `information_schema._pg_expandarray(i.indkey)`, a
+/// set-returning function in the select list, and `(keys).x`, a field of its composite
+/// rows. The function is Grizzly's list of `{x, n}` structs, unnested where it is called,
+/// and a field access on a parenthesized expression is `get_field`.
+#[derive(Debug)]
+struct ExpandArray;
+
+impl SqlStatementRewriteRule for ExpandArray {
+    fn rewrite(&self, mut statement: Statement) -> Statement {
+        let _ = visit_expressions_mut(&mut statement, |expr| {
+            match expr {
+                Expr::Function(function)
+                    if last_part(&function.name).as_deref() == Some("_pg_expandarray") =>
+                {
+                    function.name = ObjectName::from(vec![Ident::new("_pg_expandarray")]);
+                    let expanded = std::mem::replace(expr, Expr::value(Value::Null));
+                    *expr = call("unnest", vec![expanded]);
+                }
+                Expr::CompoundFieldAccess { root, access_chain }
+                    if matches!(root.as_ref(), Expr::Nested(_)) =>
+                {
+                    let mut fields = Vec::new();
+                    for access in access_chain.iter() {
+                        match access {
+                            AccessExpr::Dot(Expr::Identifier(field)) => {
+                                fields.push(field.value.to_lowercase())
+                            }
+                            _ => return ControlFlow::<()>::Continue(()),
+                        }
+                    }
+                    let mut accessed = std::mem::replace(root.as_mut(), Expr::value(Value::Null));
+                    for field in fields {
+                        let name = Expr::value(Value::SingleQuotedString(field));
+                        accessed = call("get_field", vec![accessed, name]);
+                    }
+                    *expr = accessed;
+                }
+                _ => {}
             }
             ControlFlow::<()>::Continue(())
         });

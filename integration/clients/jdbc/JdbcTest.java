@@ -57,8 +57,6 @@ public class JdbcTest {
   static final String[][] KNOWN_GAPS = {
     {"prepared expression select #",
         "a bare numeric is held as numeric(38,10): values print with 10 decimals, not their own scale"},
-    {"getPrimaryKeys",
-        "pgjdbc's getPrimaryKeys uses information_schema._pg_expandarray, which is missing"},
   };
   static final boolean[] knownGapSeen = new boolean[KNOWN_GAPS.length];
   static String url;
