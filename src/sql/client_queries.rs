@@ -560,7 +560,7 @@ fn and_all(conditions: Vec<Expr>) -> Option<Expr> {
 }
 
 /// A call of the function `name`.
-fn call(name: &str, args: Vec<Expr>) -> Expr {
+pub(super) fn call(name: &str, args: Vec<Expr>) -> Expr {
     Expr::Function(Function {
         name: ObjectName::from(vec![Ident::new(name)]),
         uses_odbc_syntax: false,

@@ -6,8 +6,12 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray};
 use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{Field, FieldRef};
 use datafusion::common::ScalarValue;
-use datafusion::logical_expr::{create_udf, ColumnarValue, ScalarUDF, Volatility};
+use datafusion::logical_expr::{
+    create_udf, ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
+    Signature, Volatility,
+};
 use parking_lot::Mutex;
 
 use super::settings::Settings;
@@ -91,5 +95,70 @@ pub fn session_functions(
         constant("current_role", ScalarValue::Utf8(Some(user.to_string()))),
         constant("user", ScalarValue::Utf8(Some(user.to_string()))),
         current_setting(settings),
+        ScalarUDF::new_from_impl(NumericCast::new()),
     ]
+}
+
+/// `grizzly_numeric(x)`: `x::numeric` keeping x's scale (see `numbers::bare_numeric_casts`):
+/// a numeric's own, 0 for an integer, a literal's digits after the point; numeric(38,10)
+/// otherwise (a float or text column).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct NumericCast {
+    signature: Signature,
+}
+
+impl NumericCast {
+    fn new() -> NumericCast {
+        NumericCast {
+            signature: Signature::any(1, Volatility::Immutable),
+        }
+    }
+
+    fn scale(input: &DataType, constant: Option<&ScalarValue>) -> i8 {
+        const DEFAULT_SCALE: i8 = 10;
+        match (input, constant) {
+            (DataType::Decimal128(_, scale) | DataType::Decimal256(_, scale), _) => {
+                (*scale).clamp(0, 38)
+            }
+            (t, _) if t.is_integer() => 0,
+            (_, Some(ScalarValue::Utf8(Some(text)) | ScalarValue::Utf8View(Some(text)))) => {
+                match text.trim().split_once('.') {
+                    Some((_, fraction)) if fraction.bytes().all(|b| b.is_ascii_digit()) => {
+                        fraction.len().min(38) as i8
+                    }
+                    None => 0,
+                    Some(_) => DEFAULT_SCALE,
+                }
+            }
+            _ => DEFAULT_SCALE,
+        }
+    }
+}
+
+impl ScalarUDFImpl for NumericCast {
+    fn name(&self) -> &str {
+        "grizzly_numeric"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> datafusion::error::Result<DataType> {
+        Ok(DataType::Decimal128(38, Self::scale(&args[0], None)))
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> datafusion::error::Result<FieldRef> {
+        let input = args.arg_fields[0].data_type();
+        let constant = args.scalar_arguments.first().copied().flatten();
+        let data_type = DataType::Decimal128(38, Self::scale(input, constant));
+        Ok(Arc::new(Field::new(self.name(), data_type, true)))
+    }
+
+    fn invoke_with_args(
+        &self,
+        args: ScalarFunctionArgs,
+    ) -> datafusion::error::Result<ColumnarValue> {
+        args.args[0].cast_to(args.return_field.data_type(), None)
+    }
 }

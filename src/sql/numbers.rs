@@ -1,4 +1,5 @@
-//! Number literals with an exponent are written out in digits before planning.
+//! Number literals with an exponent are written out in digits before planning, and
+//! casts to a bare `numeric` keep their value's scale.
 //!
 //! PostgreSQL reads `1e15` as the numeric 1000000000000000. DataFusion (with
 //! `parse_float_as_decimal`) reads it as a decimal of negative scale, which Arrow converts
@@ -8,7 +9,9 @@
 
 use std::ops::ControlFlow;
 
-use datafusion::sql::sqlparser::ast::{visit_expressions_mut, Expr, Statement, Value};
+use datafusion::sql::sqlparser::ast::{
+    visit_expressions_mut, DataType, ExactNumberInfo, Expr, Statement, Value,
+};
 
 /// More digits than a 256-bit decimal holds: such literals are left as they are.
 const MAX_DIGITS: usize = 76;
@@ -21,6 +24,32 @@ pub fn expand_exponents(statement: &mut Statement) {
                 if let Some(plain) = without_exponent(text) {
                     *text = plain;
                 }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
+/// Casts to a bare `numeric` (`x::numeric`) as `grizzly_numeric(x)`, which keeps the
+/// scale of what it casts (`sql/functions.rs`): PostgreSQL's numeric has no fixed scale,
+/// so `'1.50'::numeric` is 1.50 and `5::numeric` is 5, where DataFusion's bare decimal is
+/// numeric(38,10). A parameter is left cast, so its type is still inferred from the cast.
+pub fn bare_numeric_casts(statement: &mut Statement) {
+    let _ = visit_expressions_mut(statement, |expr| {
+        if let Expr::Cast {
+            data_type:
+                DataType::Numeric(ExactNumberInfo::None)
+                | DataType::Decimal(ExactNumberInfo::None)
+                | DataType::Dec(ExactNumberInfo::None),
+            expr: inner,
+            format: None,
+            ..
+        } = expr
+        {
+            let parameter = matches!(inner.as_ref(), Expr::Value(v) if matches!(v.value, Value::Placeholder(_)));
+            if !parameter {
+                let inner = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
+                *expr = super::client_queries::call("grizzly_numeric", vec![inner]);
             }
         }
         ControlFlow::<()>::Continue(())

@@ -304,6 +304,7 @@ impl Session {
         super::numbers::expand_exponents(&mut statement);
         let names = super::naming::alias_select_items(&mut statement);
         super::naming::int4_values(&mut statement);
+        super::numbers::bare_numeric_casts(&mut statement);
         let reads_the_past = time_travel::reads_the_past(&mut statement);
         let mut prepared = Prepared {
             statement,

@@ -26,10 +26,8 @@ URL = f"postgresql://{USER}@{HOST}:{PORT}/{DB}"
 #
 # Keys are node ids ("file.py::test_name"); a key without a "[param]" part covers every
 # parametrisation of that test, a key with one covers only that parametrisation.
-_NUMERIC_SCALE = "a bare numeric is held as numeric(38,10): values print with 10 decimals, not their own scale"
 _NOT_ATOMIC = "transactions are not yet atomic: an error does not abort the transaction block (issue 9)"
 KNOWN_GAPS = {
-    "test_psycopg2.py::test_unconstrained_numeric_keeps_its_scale": _NUMERIC_SCALE,
     "test_psycopg2.py::test_error_in_aborted_transaction": _NOT_ATOMIC,
     "test_psycopg3.py::test_error_inside_transaction_then_rollback": _NOT_ATOMIC,
     "test_sqlalchemy.py::test_inspector_primary_key":
