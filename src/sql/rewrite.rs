@@ -142,6 +142,25 @@ fn integers_as_numeric(function: &str, args: &mut [Expr], schema: &DFSchema) -> 
     true
 }
 
+/// Whether a rewrite above is left for when parameters are bound: a LIKE whose pattern
+/// with another escape character is not constant yet (`$1 || '%' ESCAPE '/'`).
+pub fn waits_for_values(plan: &LogicalPlan) -> Result<bool> {
+    use datafusion::common::tree_node::TreeNodeRecursion;
+    let mut waits = false;
+    plan.apply_with_subqueries(|node| {
+        node.apply_expressions(|expr| {
+            expr.apply(|e| {
+                if matches!(e, Expr::Like(like) if like.escape_char.is_some_and(|c| c != '\\')) {
+                    waits = true;
+                    return Ok(TreeNodeRecursion::Stop);
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    })?;
+    Ok(waits)
+}
+
 fn is_text(expr: &Expr, schema: &DFSchema) -> bool {
     matches!(
         expr.get_type(schema),

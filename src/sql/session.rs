@@ -63,6 +63,9 @@ pub struct Prepared {
     /// `Database::ddl_epoch` when planned: a table created, altered or dropped since
     /// makes the plan stale, and it is planned again at its next execution.
     ddl_epoch: u64,
+    /// The plan has a rewrite that needs parameter values (`rewrite::waits_for_values`),
+    /// made at each execution once they are bound.
+    rewrite_when_bound: bool,
 }
 
 /// What executing a statement produced.
@@ -313,6 +316,7 @@ impl Session {
             output: None,
             reads_the_past,
             ddl_epoch: self.db.ddl_epoch(),
+            rewrite_when_bound: false,
         };
         match &prepared.statement {
             Statement::CreateTable(_)
@@ -368,6 +372,7 @@ impl Session {
                     self.plan(&prepared.statement).await?
                 };
                 let plan = super::rewrite::apply(plan)?;
+                prepared.rewrite_when_bound = super::rewrite::waits_for_values(&plan)?;
                 prepared.param_fields = param_fields(&plan)?;
                 for index in time_travel::version_params(&mut prepared.statement) {
                     if prepared.param_fields.len() <= index {
@@ -496,11 +501,10 @@ impl Session {
             } else {
                 plan.clone()
             };
-            let plan = if params.is_empty() {
-                plan
-            } else {
-                // Again with the values in place: a LIKE pattern may be a parameter.
-                super::rewrite::apply(plan.with_param_values(params)?)?
+            let plan = match (params.is_empty(), prepared.rewrite_when_bound) {
+                (true, _) => plan,
+                (false, false) => plan.with_param_values(params)?,
+                (false, true) => super::rewrite::apply(plan.with_param_values(params)?)?,
             };
             return match self.execute_plan(plan).await? {
                 Outcome::Rows {
