@@ -56,7 +56,7 @@ public class JdbcTest {
   // check at all. The expectations stay PostgreSQL's: remove an entry when Grizzly fixes it.
   static final String[][] KNOWN_GAPS = {
     {"prepared expression select #",
-        "a bare numeric is held as numeric(38,10): values print with 10 decimals, not their own scale"},
+        "a bare-numeric parameter (?::numeric) is held as numeric(38,10): it prints with 10 decimals, not its own scale"},
   };
   static final boolean[] knownGapSeen = new boolean[KNOWN_GAPS.length];
   static String url;

@@ -37,7 +37,7 @@ function knownGap(name, reason, fn) {
   })
 }
 
-const NUMERIC_SCALE = 'a bare numeric is held as numeric(38,10): values print with 10 decimals, not their own scale'
+const NUMERIC_SCALE = 'a bare-numeric parameter ($1::numeric) is held as numeric(38,10): it prints with 10 decimals, not its own scale'
 const AVG_SCALE = 'avg(integer) is numeric with 4 decimals, where PostgreSQL gives 16 significant digits'
 
 async function collect(stream) {
