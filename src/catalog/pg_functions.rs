@@ -197,40 +197,22 @@ fn to_regclass(db: Arc<Database>) -> ScalarUDF {
     )
 }
 
-/// The parts of a dotted name as PostgreSQL reads it: unquoted parts fold to lower case,
-/// quoted ones keep theirs (`""` is a quote); `None` if it does not parse.
+/// The parts of a dotted name as PostgreSQL reads it (`public."My Table"`): unquoted
+/// parts fold to lower case; `None` if it is not a name.
 fn identifier_parts(name: &str) -> Option<Vec<String>> {
-    let mut parts = Vec::new();
-    let mut chars = name.trim().chars().peekable();
-    loop {
-        let mut part = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            loop {
-                match chars.next()? {
-                    '"' if chars.peek() == Some(&'"') => {
-                        chars.next();
-                        part.push('"');
-                    }
-                    '"' => break,
-                    c => part.push(c),
-                }
-            }
-        } else {
-            while let Some(c) = chars.next_if(|c| *c != '.') {
-                part.extend(c.to_lowercase());
-            }
-        }
-        if part.is_empty() {
-            return None;
-        }
-        parts.push(part);
-        match chars.next() {
-            None => return Some(parts),
-            Some('.') => {}
-            Some(_) => return None,
-        }
+    use datafusion::sql::sqlparser::{
+        dialect::PostgreSqlDialect, parser::Parser, tokenizer::Token,
+    };
+    let mut parser = Parser::new(&PostgreSqlDialect {}).try_with_sql(name).ok()?;
+    let object = parser.parse_object_name(false).ok()?;
+    if parser.peek_token().token != Token::EOF {
+        return None;
     }
+    let parts = object
+        .0
+        .iter()
+        .map(|part| part.as_ident().map(crate::sql::ddl::normalize_ident));
+    parts.collect()
 }
 
 /// `_pg_expandarray(ints)` (information_schema's, which pgjdbc's getPrimaryKeys calls):

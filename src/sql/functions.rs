@@ -122,13 +122,7 @@ impl NumericCast {
             }
             (t, _) if t.is_integer() => 0,
             (_, Some(ScalarValue::Utf8(Some(text)) | ScalarValue::Utf8View(Some(text)))) => {
-                match text.trim().split_once('.') {
-                    Some((_, fraction)) if fraction.bytes().all(|b| b.is_ascii_digit()) => {
-                        fraction.len().min(38) as i8
-                    }
-                    None => 0,
-                    Some(_) => DEFAULT_SCALE,
-                }
+                super::numbers::decimal_places(text).map_or(DEFAULT_SCALE, |n| n.min(38) as i8)
             }
             _ => DEFAULT_SCALE,
         }

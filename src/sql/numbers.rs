@@ -46,14 +46,25 @@ pub fn bare_numeric_casts(statement: &mut Statement) {
             ..
         } = expr
         {
-            let parameter = matches!(inner.as_ref(), Expr::Value(v) if matches!(v.value, Value::Placeholder(_)));
-            if !parameter {
+            if super::time_travel::placeholder(inner).is_none() {
                 let inner = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
                 *expr = super::client_queries::call("grizzly_numeric", vec![inner]);
             }
         }
         ControlFlow::<()>::Continue(())
     });
+}
+
+/// How many digits follow the point in a literal's text (`'1.50'` has 2; no point, 0);
+/// `None` if what follows the point is not all digits.
+pub fn decimal_places(text: &str) -> Option<usize> {
+    match text.trim().split_once('.') {
+        Some((_, fraction)) => fraction
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then_some(fraction.len()),
+        None => Some(0),
+    }
 }
 
 /// `1.5e-3` as `0.0015`; None if `text` has no exponent or would need too many digits.

@@ -12,7 +12,7 @@
 
 use std::ops::ControlFlow;
 
-use datafusion::sql::sqlparser::ast::{Expr, Statement, Value, VisitMut, VisitorMut};
+use datafusion::sql::sqlparser::ast::{Expr, Statement, VisitMut, VisitorMut};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
@@ -68,16 +68,7 @@ impl VisitorMut for ParseTypes<'_> {
 
 /// `$n` as an index (n - 1); `None` for any other expression.
 fn placeholder_index(expr: &Expr) -> Option<usize> {
-    let Expr::Value(value) = expr else {
-        return None;
-    };
-    let Value::Placeholder(name) = &value.value else {
-        return None;
-    };
-    name.strip_prefix('$')?
-        .parse::<usize>()
-        .ok()?
-        .checked_sub(1)
+    super::time_travel::placeholder(expr).flatten()
 }
 
 /// Wraps `expr` (a placeholder) in a cast to `type_name`, spelled as a user would.

@@ -74,9 +74,7 @@ pub fn apply(plan: LogicalPlan) -> Result<LogicalPlan> {
                     {
                         Ok(Transformed::yes(BYTEA_IN.call(vec![*expr])))
                     }
-                    Expr::Like(like) if like.escape_char.is_some_and(|c| c != '\\') => {
-                        Ok(respell_like_escape(like))
-                    }
+                    Expr::Like(like) if other_escape(&like) => Ok(respell_like_escape(like)),
                     Expr::BinaryExpr(mut comparison) if is_comparison(comparison.op) => {
                         let left = comparison.left.get_type(&schema).ok();
                         let right = comparison.right.get_type(&schema).ok();
@@ -150,7 +148,7 @@ pub fn waits_for_values(plan: &LogicalPlan) -> Result<bool> {
     plan.apply_with_subqueries(|node| {
         node.apply_expressions(|expr| {
             expr.apply(|e| {
-                if matches!(e, Expr::Like(like) if like.escape_char.is_some_and(|c| c != '\\')) {
+                if matches!(e, Expr::Like(like) if other_escape(like)) {
                     waits = true;
                     return Ok(TreeNodeRecursion::Stop);
                 }
@@ -166,6 +164,11 @@ fn is_text(expr: &Expr, schema: &DFSchema) -> bool {
         expr.get_type(schema),
         Ok(DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
     )
+}
+
+/// Whether a LIKE names an escape character other than DataFusion's (backslash).
+fn other_escape(like: &Like) -> bool {
+    like.escape_char.is_some_and(|c| c != '\\')
 }
 
 /// A string literal, or literals joined with `||` (SQLAlchemy's `'pg/_' || '%'`, or
@@ -220,7 +223,7 @@ fn type_string_literal(literal: &mut Box<Expr>, other: Option<&DataType>) -> boo
     let target = match other {
         Some(DataType::Boolean) => DataType::Boolean,
         Some(DataType::Decimal128(_, scale)) => {
-            let digits = text.trim().split_once('.').map_or(0, |(_, f)| f.len());
+            let digits = super::numbers::decimal_places(text).unwrap_or(0);
             DataType::Decimal128(38, (*scale).max(digits.min(38) as i8))
         }
         _ => return false,

@@ -66,6 +66,8 @@ pub struct Prepared {
     /// The plan has a rewrite that needs parameter values (`rewrite::waits_for_values`),
     /// made at each execution once they are bound.
     rewrite_when_bound: bool,
+    /// For `DECLARE … CURSOR FOR query`: the query, prepared.
+    cursor_query: Option<Box<Prepared>>,
 }
 
 /// What executing a statement produced.
@@ -103,6 +105,16 @@ impl Outcome {
             tag: tag.to_string(),
             rows: None,
             oid: false,
+        }
+    }
+
+    /// Rows already in memory.
+    fn batches(schema: SchemaRef, batches: Vec<RecordBatch>, tag: &'static str) -> Outcome {
+        let batches = futures::stream::iter(batches.into_iter().map(Ok));
+        Outcome::Rows {
+            stream: Box::pin(RecordBatchStreamAdapter::new(schema.clone(), batches)),
+            schema,
+            tag,
         }
     }
 }
@@ -317,6 +329,7 @@ impl Session {
             reads_the_past,
             ddl_epoch: self.db.ddl_epoch(),
             rewrite_when_bound: false,
+            cursor_query: None,
         };
         match &prepared.statement {
             Statement::CreateTable(_)
@@ -339,11 +352,12 @@ impl Session {
             Statement::Declare { stmts } => {
                 if let Some(query) = stmts.first().and_then(|d| d.for_query.clone()) {
                     let query = Box::pin(self.prepare(Statement::Query(query))).await?;
-                    prepared.param_fields = query.param_fields;
+                    prepared.param_fields = query.param_fields.clone();
+                    prepared.cursor_query = Some(Box::new(query));
                 }
             }
             Statement::Fetch { name, .. } => {
-                prepared.output = self.cursors.lock().schema(&name.value);
+                prepared.output = self.cursor_schema(&name.value);
             }
             Statement::Set(set) if !is_datafusion_setting(set) => {}
             Statement::ShowVariable { variable } => {
@@ -585,7 +599,10 @@ impl Session {
                 }
                 Ok(Outcome::command("RESET"))
             }
-            Statement::Declare { stmts } => self.declare(stmts, params).await,
+            Statement::Declare { stmts } => {
+                self.declare(stmts, prepared.cursor_query.as_deref(), params)
+                    .await
+            }
             Statement::Fetch {
                 name, direction, ..
             } => {
@@ -594,12 +611,7 @@ impl Session {
                 let batches = cursor.fetch(rows).await;
                 let schema = cursor.schema.clone();
                 self.cursors.lock().put_back(name.value.clone(), cursor);
-                let batches = futures::stream::iter(batches?.into_iter().map(Ok));
-                Ok(Outcome::Rows {
-                    stream: Box::pin(RecordBatchStreamAdapter::new(schema.clone(), batches)),
-                    schema,
-                    tag: "FETCH",
-                })
+                Ok(Outcome::batches(schema, batches?, "FETCH"))
             }
             Statement::Close {
                 cursor: ast::CloseCursor::All,
@@ -673,16 +685,15 @@ impl Session {
     async fn declare(
         &self,
         declarations: &[ast::Declare],
+        query: Option<&Prepared>,
         params: Vec<ScalarValue>,
     ) -> Result<Outcome> {
         let [declare] = declarations else {
             return Err(Error::Syntax("DECLARE names one cursor".into()));
         };
-        let (Some(ast::DeclareType::Cursor), Some(query), [name]) = (
-            &declare.declare_type,
-            &declare.for_query,
-            declare.names.as_slice(),
-        ) else {
+        let (Some(ast::DeclareType::Cursor), Some(query), [name]) =
+            (&declare.declare_type, query, declare.names.as_slice())
+        else {
             return Err(Error::Unsupported(format!(
                 "only DECLARE … CURSOR FOR a query is supported, not \"{declare}\""
             )));
@@ -707,9 +718,7 @@ impl Session {
                     .into(),
             ));
         }
-        let prepared = Box::pin(self.prepare(Statement::Query(query.clone()))).await?;
-        let Outcome::Rows { schema, stream, .. } =
-            Box::pin(self.execute(&prepared, params)).await?
+        let Outcome::Rows { schema, stream, .. } = Box::pin(self.execute(query, params)).await?
         else {
             return Err(Error::Internal("a cursor's query returned no rows".into()));
         };
@@ -1131,13 +1140,7 @@ impl Session {
                 vec![Arc::new(StringArray::from(vec![value]))],
             )?
         };
-        let stream = futures::stream::iter(vec![Ok(batch)]);
-        let stream = Box::pin(RecordBatchStreamAdapter::new(schema.clone(), stream));
-        Ok(Outcome::Rows {
-            schema,
-            stream,
-            tag: "SELECT",
-        })
+        Ok(Outcome::batches(schema, vec![batch], "SELECT"))
     }
 }
 

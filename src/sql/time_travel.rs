@@ -252,7 +252,7 @@ fn time_literal(value: &ScalarValue) -> crate::error::Result<ast::Expr> {
 
 /// For a placeholder: `Some(Some(index))` for `$n` (n >= 1, index n - 1), `Some(None)`
 /// for any other spelling (`$0`, `?`); `None` for other expressions.
-fn placeholder(expr: &ast::Expr) -> Option<Option<usize>> {
+pub(super) fn placeholder(expr: &ast::Expr) -> Option<Option<usize>> {
     let ast::Expr::Value(v) = expr else {
         return None;
     };
